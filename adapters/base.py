@@ -1,0 +1,293 @@
+"""The exchange interface and the one instrumented wrapper every exchange call goes through.
+
+Phases never time or record exchange calls themselves: `InstrumentedExchange` records each
+attempt exactly once (latency, ok, error class, attempt number) and retries idempotent reads on
+retryable errors.  Order placement is never retried blindly: after a network error the order is
+looked up by its client order id first, so one intended order is never placed twice.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Order = dict[str, Any]
+Market = dict[str, Any]
+
+
+class EventSink(Protocol):
+    """What the wrapper needs from the metrics recorder."""
+
+    def record(
+        self,
+        kind: str,
+        name: str,
+        ok: bool,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        attempt: int = 1,
+        symbol: str | None = None,
+        phase: str | None = None,
+    ) -> None: ...
+
+
+class Exchange(ABC):
+    """One exchange, in ccxt's unified vocabulary (symbols like 'BTC/USDT', ccxt-shaped dicts).
+
+    Adapters raise ccxt's exception classes so that simulated and real failures take the same
+    retry path.  An adapter that models latency instead of spending it sets
+    `simulated_latency_ms` (thread-local) after each call; the wrapper records that value.
+    """
+
+    name: str = "exchange"
+    needs_keys: bool = False
+
+    def __init__(self) -> None:
+        self._latency = threading.local()
+
+    @property
+    def simulated_latency_ms(self) -> float | None:
+        return getattr(self._latency, "value", None)
+
+    def _set_simulated_latency(self, value: float | None) -> None:
+        self._latency.value = value
+
+    @abstractmethod
+    def connect(self) -> None: ...
+
+    @abstractmethod
+    def ping(self) -> None: ...
+
+    @abstractmethod
+    def server_time(self) -> int:
+        """Exchange clock in milliseconds since the epoch."""
+
+    @abstractmethod
+    def load_markets(self) -> dict[str, Market]: ...
+
+    @abstractmethod
+    def fetch_ticker(self, symbol: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def fetch_ohlcv(self, symbol: str, timeframe: str = "1m", limit: int = 100) -> list[list[float]]:
+        """Rows of [timestamp_ms, open, high, low, close, volume], oldest first."""
+
+    @abstractmethod
+    def fetch_balance(self) -> dict[str, dict[str, float]]:
+        """{currency: {'free': x, 'used': y, 'total': z}}."""
+
+    @abstractmethod
+    def create_order(
+        self,
+        symbol: str,
+        side: str,
+        type: str,
+        amount: float,
+        price: float | None = None,
+        *,
+        client_order_id: str,
+        test: bool = True,
+    ) -> Order:
+        """Place (test=False) or only validate (test=True) an order; returns a ccxt-shaped order."""
+
+    @abstractmethod
+    def fetch_order(self, symbol: str, *, client_order_id: str) -> Order | None:
+        """The order with this client order id, or None when the exchange has none."""
+
+    @abstractmethod
+    def cancel_order(self, symbol: str, *, client_order_id: str) -> Order: ...
+
+    def close(self) -> None:
+        """Release connections; the default has nothing to release."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter for idempotent calls (AWS architecture blog style)."""
+
+    max_attempts: int = 3
+    base_delay_s: float = 0.05
+    max_delay_s: float = 2.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Sleep before attempt `attempt + 1`; never longer than max_delay_s."""
+        return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """ccxt's NetworkError family (timeouts, 5xx, rate limits) and our own RetryableError."""
+    if isinstance(exc, RetryableError):
+        return True
+    if type(exc).__module__.startswith("ccxt"):
+        from ccxt.base.errors import NetworkError  # ccxt is already loaded if it raised
+
+        return isinstance(exc, NetworkError)
+    return False
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """A server-requested wait (Retry-After), when the adapter attached one to the error."""
+    value = getattr(exc, "retry_after_s", None)
+    return float(value) if value is not None else None
+
+
+class RetryableError(Exception):
+    """A transient failure raised by project code (not by ccxt) that is safe to retry."""
+
+
+# The calls recorded as kind="order": those that create or change an order.
+ORDER_CALLS = frozenset({"create_order", "cancel_order"})
+
+
+class InstrumentedExchange:
+    """Wraps an Exchange: records one event per attempt and retries idempotent calls."""
+
+    def __init__(
+        self,
+        inner: Exchange,
+        sink: EventSink,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Any] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        self.inner = inner
+        self.sink = sink
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._last = threading.local()
+        self.connected = False
+
+    @property
+    def last_latency_ms(self) -> float | None:
+        """Latency of this thread's most recent attempt (what was recorded for it)."""
+        return getattr(self._last, "latency_ms", None)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    # -- the one recording/retrying path -------------------------------------------------
+
+    def _attempt(self, name: str, call: Callable[[], Any], attempt: int, symbol: str | None) -> Any:
+        kind = "order" if name in ORDER_CALLS else "api_call"
+        started = time.perf_counter()
+        try:
+            value = call()
+        except Exception as exc:
+            self.sink.record(kind, name, False, self._latency(started), type(exc).__name__,
+                             attempt, symbol)
+            raise
+        self.sink.record(kind, name, True, self._latency(started), None, attempt, symbol)
+        return value
+
+    def _latency(self, started: float) -> float:
+        simulated = self.inner.simulated_latency_ms
+        if simulated is not None:
+            self.inner._set_simulated_latency(None)
+        else:
+            simulated = (time.perf_counter() - started) * 1000.0
+        self._last.latency_ms = simulated
+        return simulated
+
+    def _with_retries(self, name: str, call: Callable[[], Any], symbol: str | None = None) -> Any:
+        attempt = 1
+        while True:
+            try:
+                return self._attempt(name, call, attempt, symbol)
+            except Exception as exc:
+                if attempt >= self.policy.max_attempts or not is_retryable(exc):
+                    raise
+                self._backoff(exc, attempt)
+                attempt += 1
+
+    def _backoff(self, exc: BaseException, attempt: int) -> None:
+        wait = retry_after_s(exc)
+        self._sleep(wait if wait is not None else self.policy.delay(attempt, self._rng))
+
+    # -- idempotent calls ----------------------------------------------------------------
+
+    def connect(self) -> None:
+        self._with_retries("connect", self.inner.connect)
+        self.connected = True
+
+    def ping(self) -> None:
+        self._with_retries("ping", self.inner.ping)
+
+    def server_time(self) -> int:
+        return self._with_retries("server_time", self.inner.server_time)
+
+    def load_markets(self) -> dict[str, Market]:
+        return self._with_retries("load_markets", self.inner.load_markets)
+
+    def fetch_ticker(self, symbol: str) -> dict[str, Any]:
+        return self._with_retries("fetch_ticker", lambda: self.inner.fetch_ticker(symbol), symbol)
+
+    def fetch_ohlcv(self, symbol: str, timeframe: str = "1m", limit: int = 100) -> list[list[float]]:
+        return self._with_retries(
+            "fetch_ohlcv", lambda: self.inner.fetch_ohlcv(symbol, timeframe, limit), symbol
+        )
+
+    def fetch_balance(self) -> dict[str, dict[str, float]]:
+        return self._with_retries("fetch_balance", self.inner.fetch_balance)
+
+    def fetch_order(self, symbol: str, *, client_order_id: str) -> Order | None:
+        return self._with_retries(
+            "fetch_order",
+            lambda: self.inner.fetch_order(symbol, client_order_id=client_order_id),
+            symbol,
+        )
+
+    def cancel_order(self, symbol: str, *, client_order_id: str) -> Order:
+        # Cancelling twice is harmless (the second answers "unknown order"), so it may retry.
+        return self._with_retries(
+            "cancel_order",
+            lambda: self.inner.cancel_order(symbol, client_order_id=client_order_id),
+            symbol,
+        )
+
+    # -- order placement: look up before retrying ----------------------------------------
+
+    def create_order(
+        self,
+        symbol: str,
+        side: str,
+        type: str,
+        amount: float,
+        price: float | None = None,
+        *,
+        client_order_id: str,
+        test: bool = True,
+    ) -> Order:
+        """Place or validate once; after a network error, look the order up before retrying.
+
+        A test (validate-only) order places nothing, so it is retried like a read.
+        """
+
+        def place() -> Order:
+            return self.inner.create_order(
+                symbol, side, type, amount, price, client_order_id=client_order_id, test=test
+            )
+
+        attempt = 1
+        while True:
+            try:
+                return self._attempt("create_order", place, attempt, symbol)
+            except Exception as exc:
+                if attempt >= self.policy.max_attempts or not is_retryable(exc):
+                    raise
+                self._backoff(exc, attempt)
+                if not test:
+                    existing = self.fetch_order(symbol, client_order_id=client_order_id)
+                    if existing is not None:
+                        return existing
+                attempt += 1
+
+    def close(self) -> None:
+        self.inner.close()
+        self.connected = False

@@ -1,0 +1,106 @@
+"""Paper trading: the Exchange interface over an in-process, seeded simulator.
+
+Every call first draws an injected fault, then spends (or records) its latency, then runs the
+simulator operation, so a failed call still "takes" time and a fault never changes state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from adapters.base import Exchange, Market, Order
+from adapters.sim import FaultInjector, LatencyModel, Simulator
+
+T = TypeVar("T")
+
+# Keys a Hydra adapter node carries for the runner, not for the simulator.
+_NODE_KEYS = ("name", "factory", "retry", "_target_")
+
+
+class PaperExchange(Exchange):
+    """A simulated spot exchange; same seed and config → same prices and fills.
+
+    Keyword config: `seed`, `latency` {mode, base_ms, per_endpoint, sigma}, `faults`
+    {error_rate, timeout_rate, rate_limit_rate, retry_after_s, timeout_ms, per_endpoint}, and
+    the market/account settings of `Simulator.create` (symbols, markets, start_prices, drift,
+    volatility, spread_bps, slippage_bps, taker_fee, maker_fee, min_notional, balances,
+    history, clock_offset_ms).  `clock` is for tests.
+    """
+
+    name = "paper"
+
+    def __init__(
+        self,
+        *,
+        seed: int = 42,
+        latency: Mapping[str, Any] | None = None,
+        faults: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] | None = None,
+        **market_config: Any,
+    ) -> None:
+        super().__init__()
+        self.seed = int(seed)
+        self.sim = Simulator.create(seed=self.seed, clock=clock, **market_config)
+        self.latency = LatencyModel.from_config(self.seed, latency)
+        self.faults = FaultInjector.from_config(self.seed, faults)
+
+    def _call(self, endpoint: str, op: Callable[[], T]) -> T:
+        """Fault draw, then latency, then the operation; sets the latency the wrapper records."""
+        self._set_simulated_latency(None)
+        fault = self.faults.draw(endpoint)
+        if fault is not None:
+            self._set_simulated_latency(self.latency.spend(endpoint, fault.latency_ms))
+            raise fault.exception()
+        self._set_simulated_latency(self.latency.spend(endpoint))
+        return op()
+
+    def connect(self) -> None:
+        self._call("connect", lambda: None)
+
+    def ping(self) -> None:
+        self._call("ping", lambda: None)
+
+    def server_time(self) -> int:
+        return self._call("server_time", self.sim.server_time)
+
+    def load_markets(self) -> dict[str, Market]:
+        return self._call("load_markets", self.sim.load_markets)
+
+    def fetch_ticker(self, symbol: str) -> dict[str, Any]:
+        return self._call("fetch_ticker", lambda: self.sim.fetch_ticker(symbol))
+
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", limit: int = 100
+    ) -> list[list[float]]:
+        return self._call("fetch_ohlcv", lambda: self.sim.fetch_ohlcv(symbol, timeframe, limit))
+
+    def fetch_balance(self) -> dict[str, dict[str, float]]:
+        return self._call("fetch_balance", self.sim.fetch_balance)
+
+    def create_order(
+        self,
+        symbol: str,
+        side: str,
+        type: str,
+        amount: float,
+        price: float | None = None,
+        *,
+        client_order_id: str,
+        test: bool = True,
+    ) -> Order:
+        return self._call("create_order", lambda: self.sim.create_order(
+            symbol, side, type, amount, price, client_order_id=client_order_id, test=test))
+
+    def fetch_order(self, symbol: str, *, client_order_id: str) -> Order | None:
+        return self._call(
+            "fetch_order", lambda: self.sim.fetch_order(symbol, client_order_id=client_order_id))
+
+    def cancel_order(self, symbol: str, *, client_order_id: str) -> Order:
+        return self._call(
+            "cancel_order", lambda: self.sim.cancel_order(symbol, client_order_id=client_order_id))
+
+
+def build(**config: Any) -> PaperExchange:
+    """Factory for a Hydra adapter node: runner-only keys (name, factory, retry) are dropped."""
+    return PaperExchange(**{k: v for k, v in config.items() if k not in _NODE_KEYS})

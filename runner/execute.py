@@ -1,0 +1,243 @@
+"""Runs a plan: health checks around each phase, timeouts, retries, always-run phases, signals.
+
+A phase runs in a worker thread so that a phase that overruns its `timeout_s` can be marked
+`timed_out` on time and the run can go on per its policy.  Python cannot kill a thread, so the
+overrunning attempt is told to stop (ctx.cancelled) and abandoned; it is never retried, because it
+may still be running.  SIGINT/SIGTERM stop the run after the current phase; `always` phases
+(cleanup) still run.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from adapters.base import RetryPolicy, is_retryable
+from runner.context import RunContext
+from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGINT, EXIT_SIGTERM
+from runner.health import HealthResult, run_checks
+from runner.phases import resolve_callable
+from runner.plan import Plan, PhaseSpec
+
+SUCCEEDED, FAILED, TIMED_OUT, SKIPPED = "succeeded", "failed", "timed_out", "skipped"
+# Backoff between attempts of a phase (the wrapper already retried each exchange call).
+PHASE_RETRY = RetryPolicy(max_attempts=1, base_delay_s=0.2, max_delay_s=5.0)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    status: str
+    attempts: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+    reason: str | None = None
+    started_at: str | None = None
+    health: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"before": [], "after": []})
+    summary: dict[str, Any] | None = None
+    health_abort: bool = False  # failed because a check with on_unhealthy=abort was unhealthy
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (FAILED, TIMED_OUT)
+
+
+@dataclass
+class Outcome:
+    status: str
+    exit_code: int
+    phases: list[PhaseResult]
+    signal_name: str | None = None
+
+
+@dataclass
+class _Attempt:
+    done: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    value: Any = None
+    error: BaseException | None = None
+
+
+class SignalGuard:
+    """Turns SIGINT/SIGTERM into a stop request for the duration of a run (main thread only)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        from loguru import logger
+
+        if self.received is None:
+            self.received = signum
+            logger.warning(f"{signal.Signals(signum).name} received: stopping after the current "
+                           "step; cleanup will still run")
+        else:
+            logger.warning("already stopping; waiting for cleanup to finish")
+        self.stop.set()
+
+    def __enter__(self) -> SignalGuard:
+        if threading.current_thread() is threading.main_thread():
+            for name in ("SIGINT", "SIGTERM"):
+                if hasattr(signal, name):
+                    number = getattr(signal, name)
+                    self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+class Executor:
+    def __init__(self, plan: Plan, ctx: RunContext, health: dict[str, Any],
+                 seed: int | None = None) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.health = health
+        self._rng = random.Random(seed)
+        self.results: dict[str, PhaseResult] = {}
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        stop = self.ctx.stop
+        with SignalGuard(stop) as guard:
+            abort_reason: str | None = None
+            for spec in self.plan.phases:
+                skip = self._skip_reason(spec, abort_reason, stop.is_set())
+                if skip is not None:
+                    self.results[spec.name] = PhaseResult(spec.name, SKIPPED, reason=skip)
+                    self.ctx.log.info(f"phase {spec.name}: skipped ({skip})")
+                    continue
+                result = self._run_phase(spec)
+                self.results[spec.name] = result
+                if result.failed and not spec.always and abort_reason is None and (
+                        spec.on_failure == "abort" or result.health_abort):
+                    abort_reason = f"run aborted: {spec.name} {result.status}"
+        phases = list(self.results.values())
+        if guard.received is not None:
+            sigterm = guard.received == getattr(signal, "SIGTERM", None)
+            return Outcome("interrupted", EXIT_SIGTERM if sigterm else EXIT_SIGINT, phases,
+                           signal.Signals(guard.received).name)
+        if abort_reason is not None:
+            return Outcome("failed", EXIT_RUN_FAILED, phases)
+        return Outcome("succeeded", EXIT_OK, phases)
+
+    def _skip_reason(self, spec: PhaseSpec, abort_reason: str | None, stopping: bool) -> str | None:
+        if not spec.enabled:
+            return "disabled"
+        if spec.always:
+            return None
+        if stopping:
+            return "interrupted by signal"
+        if abort_reason is not None:
+            return abort_reason
+        for need in spec.needs:
+            status = self.results[need].status
+            if status != SUCCEEDED:
+                why = self.results[need].reason if status == SKIPPED else None
+                return f"needs {need} ({status}{': ' + why if why else ''})"
+        return None
+
+    # -- one phase -----------------------------------------------------------------------
+
+    def _checks(self, phase: str, stage: str) -> list[HealthResult]:
+        return run_checks(self.ctx, self.health, f"{phase}:{stage}")
+
+    def _run_phase(self, spec: PhaseSpec) -> PhaseResult:
+        ctx = self.ctx
+        ctx.recorder.phase = spec.name
+        result = PhaseResult(spec.name, FAILED, started_at=utc_now())
+        started = time.perf_counter()
+        ctx.log.info(f"phase {spec.name}: start")
+        before = self._checks(spec.name, "pre")
+        result.health["before"] = [h.to_dict() for h in before]
+        blocking = [h for h in before if h.aborts]
+        if blocking:
+            result.error = "HealthAbort: " + "; ".join(h.describe() for h in blocking)
+            result.health_abort = True
+        else:
+            self._attempts(spec, result)
+        result.duration_s = round(time.perf_counter() - started, 6)
+        ctx.recorder.record("phase", spec.name, result.status == SUCCEEDED,
+                            result.duration_s * 1000.0,
+                            None if result.status == SUCCEEDED else _error_class(result),
+                            max(result.attempts, 1), phase=spec.name)
+        after = self._checks(spec.name, "post")
+        result.health["after"] = [h.to_dict() for h in after]
+        if any(h.aborts for h in after) and not result.failed:
+            result.status = FAILED
+            result.error = "HealthAbort: " + "; ".join(h.describe() for h in after if h.aborts)
+            result.health_abort = True
+        ctx.recorder.flush()
+        log = ctx.log.info if result.status == SUCCEEDED else ctx.log.error
+        log(f"phase {spec.name}: {result.status} in {result.duration_s:.3f}s"
+            + (f" — {result.error}" if result.error else ""))
+        ctx.recorder.phase = None
+        return result
+
+    def _attempts(self, spec: PhaseSpec, result: PhaseResult) -> None:
+        function = resolve_callable(spec.callable)
+        for attempt in range(1, spec.retries + 2):
+            result.attempts = attempt
+            state = self._run_attempt(function, spec)
+            if state is None:
+                result.status = TIMED_OUT
+                result.error = f"PhaseTimeout: exceeded timeout_s={spec.timeout_s:g}"
+                return
+            if state.error is None:
+                result.status = SUCCEEDED
+                result.error = None
+                result.summary = state.value if isinstance(state.value, dict) else None
+                return
+            result.status = FAILED
+            result.error = f"{type(state.error).__name__}: {state.error}"
+            last = attempt == spec.retries + 1
+            if last or not is_retryable(state.error) or self.ctx.stop.is_set():
+                return
+            delay = PHASE_RETRY.delay(attempt, self._rng)
+            self.ctx.log.warning(f"phase {spec.name}: attempt {attempt} failed "
+                                 f"({result.error}); retrying in {delay:.2f}s")
+            if self.ctx.stop.wait(delay):
+                return
+
+    def _run_attempt(self, function: Any, spec: PhaseSpec) -> _Attempt | None:
+        """Run one attempt in a worker thread; None when it overran its timeout."""
+        state = _Attempt()
+        ctx = self.ctx
+
+        def target() -> None:
+            ctx.bind_attempt(state.cancel)
+            try:
+                state.value = function(ctx, **spec.params)
+            except BaseException as exc:  # reported as the phase's error, never lost
+                state.error = exc
+            finally:
+                state.done.set()
+
+        worker = threading.Thread(target=target, name=f"phase-{spec.name}", daemon=True)
+        worker.start()
+        if state.done.wait(spec.timeout_s):
+            return state
+        state.cancel.set()
+        ctx.log.error(f"phase {spec.name}: timed out after {spec.timeout_s:g}s; abandoning it")
+        return None
+
+
+def _error_class(result: PhaseResult) -> str:
+    if result.status == TIMED_OUT:
+        return "PhaseTimeout"
+    return (result.error or "Error").split(":", 1)[0]
+

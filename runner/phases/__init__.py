@@ -1,0 +1,39 @@
+"""The built-in phases. A phase is one function `run(ctx, *, <params>) -> dict | None`.
+
+Its keyword-only parameters are the phase's `params` in YAML (checked when the plan is built);
+what it returns is stored as the phase's summary in result.json.  Phases hand data to later phases
+through `ctx.artifacts`, never through globals or files they re-read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+BUILTIN: dict[str, str] = {
+    name: f"runner.phases.{name}:run"
+    for name in ("preflight", "connect", "market_data", "strategy", "execution", "load", "cleanup")
+}
+
+
+def resolve_callable(reference: str) -> Callable[..., Any]:
+    """A built-in name ('connect') or 'package.module:function' -> the function.
+
+    Raises LookupError with a message that says what is allowed.
+    """
+    target = BUILTIN.get(reference, reference)
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        raise LookupError(f"unknown phase '{reference}'; allowed: a built-in phase "
+                          f"({', '.join(BUILTIN)}) or module:function")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise LookupError(f"cannot import module '{module_name}' ({exc}); "
+                          "allowed: an importable module:function") from None
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise LookupError(f"module '{module_name}' has no function '{attribute}'; "
+                          "allowed: an existing module:function")
+    return function

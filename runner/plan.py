@@ -1,0 +1,165 @@
+"""Config -> an ordered, validated execution plan (plan.json).
+
+The plan is pure data: which phases run, in which order, with which limits.  Ordering is a stable
+topological sort (ties keep the order in which the YAML declares the phases), so the same config
+always yields the same plan.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import ConfigError
+from runner.phases import resolve_callable
+
+PLAN_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One phase as declared in conf/phases/*.yaml, with its defaults filled in."""
+
+    name: str
+    callable: str
+    params: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+    timeout_s: float = 60.0
+    retries: int = 0
+    on_failure: str = "abort"
+    always: bool = False
+    enabled: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    env: str
+    adapter: str
+    dry_run: bool
+    phases: tuple[PhaseSpec, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": PLAN_SCHEMA_VERSION,
+            "env": self.env,
+            "adapter": self.adapter,
+            "dry_run": self.dry_run,
+            "phases": [{**asdict(p), "needs": list(p.needs)} for p in self.phases],
+        }
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+    def table(self) -> str:
+        from runner.console import format_table
+
+        rows = [
+            [str(i), p.name, p.callable, ", ".join(p.needs) or "-", f"{p.timeout_s:g}",
+             str(p.retries), p.on_failure, "yes" if p.always else "",
+             "" if p.enabled else "disabled"]
+            for i, p in enumerate(self.phases, 1)
+        ]
+        header = ["#", "phase", "callable", "needs", "timeout_s", "retries", "on_failure",
+                  "always", "note"]
+        return format_table(header, rows)
+
+
+def _spec(name: str, raw: dict[str, Any]) -> PhaseSpec:
+    return PhaseSpec(
+        name=name,
+        callable=raw["callable"],
+        params=dict(raw.get("params") or {}),
+        needs=tuple(raw.get("needs") or ()),
+        timeout_s=float(raw.get("timeout_s", PhaseSpec.timeout_s)),
+        retries=int(raw.get("retries", PhaseSpec.retries)),
+        on_failure=raw.get("on_failure", PhaseSpec.on_failure),
+        always=bool(raw.get("always", PhaseSpec.always)),
+        enabled=bool(raw.get("enabled", PhaseSpec.enabled)),
+        description=raw.get("description", ""),
+    )
+
+
+def _check_needs(specs: dict[str, PhaseSpec]) -> list[str]:
+    problems = []
+    for spec in specs.values():
+        seen: set[str] = set()
+        for need in spec.needs:
+            where = f"phases.{spec.name}.needs"
+            if need == spec.name:
+                problems.append(f"{where}: '{need}' is the phase itself; a phase cannot need itself")
+            elif need in seen:
+                problems.append(f"{where}: '{need}' is listed twice; list each dependency once")
+            elif need not in specs:
+                problems.append(f"{where}: unknown phase '{need}'; known phases: "
+                                f"{', '.join(specs)}")
+            seen.add(need)
+    return problems
+
+
+def _check_callable(spec: PhaseSpec) -> list[str]:
+    where = f"phases.{spec.name}"
+    try:
+        function = resolve_callable(spec.callable)
+    except LookupError as exc:
+        return [f"{where}.callable: {exc}"]
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    allowed = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    return [
+        f"{where}.params.{key}: unknown parameter of '{spec.callable}'; "
+        f"allowed: {', '.join(allowed) or 'none'}"
+        for key in spec.params if key not in allowed
+    ]
+
+
+def topological_order(specs: dict[str, PhaseSpec]) -> list[str]:
+    """Kahn's algorithm; among ready phases the one declared first goes first."""
+    position = {name: i for i, name in enumerate(specs)}
+    waiting = {name: set(spec.needs) for name, spec in specs.items()}
+    dependents: dict[str, list[str]] = {name: [] for name in specs}
+    for name, spec in specs.items():
+        for need in spec.needs:
+            dependents[need].append(name)
+    ready = [(position[n], n) for n, needs in waiting.items() if not needs]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        for dependent in dependents[name]:
+            waiting[dependent].discard(name)
+            if not waiting[dependent]:
+                heapq.heappush(ready, (position[dependent], dependent))
+    if len(order) < len(specs):
+        cycle = [n for n in specs if n not in order]
+        raise ConfigError(f"phases: dependency cycle among {', '.join(cycle)}; "
+                          "remove one of their 'needs' entries")
+    return order
+
+
+def build_plan(config: dict[str, Any]) -> Plan:
+    """Turn a schema-valid, resolved config into a Plan, or raise ConfigError with every problem."""
+    raw_phases: dict[str, Any] = config.get("phases") or {}
+    specs = {name: _spec(name, raw) for name, raw in raw_phases.items()}
+    if not any(spec.enabled for spec in specs.values()):
+        raise ConfigError("phases: the plan is empty (no enabled phase); "
+                          "choose a plan such as phases=standard or enable a phase")
+    problems = _check_needs(specs)
+    for spec in specs.values():
+        problems += _check_callable(spec)
+    if problems:
+        raise ConfigError(problems)
+    order = topological_order(specs)
+    return Plan(
+        env=config["env"]["name"],
+        adapter=config["adapter"]["name"],
+        dry_run=bool(config["dry_run"]),
+        phases=tuple(specs[name] for name in order),
+    )

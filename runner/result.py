@@ -1,0 +1,93 @@
+"""result.json: the one-file summary of a run (schema: runner/schemas/result.schema.json)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import runner
+from runner.execute import Outcome
+
+RESULT_NAME = "result.json"
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    """Read from package metadata: importing ccxt just to ask its version would cost 0.35 s."""
+    return {
+        "python": platform.python_version(),
+        "runner": runner.__version__,
+        "hydra": _version("hydra-core"),
+        "ccxt": _version("ccxt"),
+        "polars": _version("polars"),
+    }
+
+
+def git_sha() -> str | None:
+    """The commit of the runner's source tree, when it is a git checkout."""
+    source = Path(runner.__file__).resolve().parents[1]
+    if not (source / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,
+                             text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """Stable across key order, so two runs of the same config share a hash."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, started_at: str,
+                 ended_at: str, duration_s: float, kinds: Counter[str],
+                 slo: dict[str, Any] | None = None) -> dict[str, Any]:
+    phases = []
+    for r in outcome.phases:
+        phases.append({
+            "name": r.name, "status": r.status, "attempts": r.attempts,
+            "duration_s": r.duration_s, "error": r.error, "reason": r.reason,
+            "started_at": r.started_at, "summary": r.summary, "health": r.health,
+        })
+    return {
+        "schema_version": 1,
+        "run_id": run_id,
+        "env": config["env"]["name"],
+        "adapter": config["adapter"]["name"],
+        "dry_run": bool(config["dry_run"]),
+        "status": outcome.status,
+        "signal": outcome.signal_name,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "duration_s": round(duration_s, 6),
+        "exit_code": outcome.exit_code,
+        "phases": phases,
+        "versions": versions(),
+        "git_sha": git_sha(),
+        "config_hash": config_hash(config),
+        "slo": slo,
+        "events": {"total": sum(kinds.values()), "by_kind": dict(sorted(kinds.items()))},
+    }
+
+
+def write_json_atomic(data: dict[str, Any], path: Path) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

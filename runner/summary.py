@@ -1,0 +1,23 @@
+"""The closing summary a user reads in the terminal: one row per phase, then where the run is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runner.console import format_table
+
+
+def print_summary(result: dict[str, Any], run_dir: Path) -> None:
+    rows = [
+        [p["name"], p["status"], str(p["attempts"]), f"{p['duration_s']:.3f}s",
+         p["error"] or p.get("reason") or ""]
+        for p in result["phases"]
+    ]
+    print()
+    print(format_table(["phase", "status", "attempts", "duration", "detail"], rows))
+    events = result["events"]
+    kinds = ", ".join(f"{k} {v}" for k, v in events["by_kind"].items())
+    print(f"\nrun {result['run_id']}: {result['status'].upper()} (exit {result['exit_code']}) "
+          f"in {result['duration_s']:.2f}s; {events['total']} events ({kinds})")
+    print(f"run folder: {run_dir}")

@@ -1,0 +1,1 @@
+"""SLO specs, error-budget computation and reports (see docs/SLO.md)."""
