@@ -138,10 +138,20 @@ def topological_order(specs: dict[str, PhaseSpec]) -> list[str]:
             if not waiting[dependent]:
                 heapq.heappush(ready, (position[dependent], dependent))
     if len(order) < len(specs):
-        cycle = [n for n in specs if n not in order]
-        raise ConfigError(f"phases: dependency cycle among {', '.join(cycle)}; "
-                          "remove one of their 'needs' entries")
+        cycle = find_cycle({n: specs[n].needs for n in specs if n not in order})
+        raise ConfigError(f"phases: dependency cycle {' -> '.join(cycle)}; "
+                          f"remove one of these 'needs' entries")
     return order
+
+
+def find_cycle(needs: dict[str, tuple[str, ...]]) -> list[str]:
+    """A cycle among phases that could not be ordered, as a path that returns to its start."""
+    path: list[str] = []
+    node = next(iter(needs))
+    while node not in path:
+        path.append(node)
+        node = next(n for n in needs[node] if n in needs)
+    return [*path[path.index(node):], node]
 
 
 def build_plan(config: dict[str, Any]) -> Plan:

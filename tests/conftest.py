@@ -1,0 +1,50 @@
+"""Shared fixtures: Hydra's compose API on conf/, and the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))  # fake_phases
+
+
+@pytest.fixture
+def compose() -> Callable[..., dict[str, Any]]:
+    """Compose conf/ with overrides and return the resolved config as plain data."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from omegaconf import OmegaConf
+
+    def _compose(*overrides: str) -> dict[str, Any]:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=list(overrides))
+        return OmegaConf.to_container(cfg, resolve=True)
+
+    return _compose
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "PYTEST_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(ROOT), env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=cwd, env=cli_env(**env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def only_run_dir(cwd: Path) -> Path:
+    runs = sorted(p for p in (cwd / "outputs" / "runs").glob("*/*") if p.is_dir())
+    assert len(runs) == 1, runs
+    return runs[0]

@@ -1,0 +1,52 @@
+"""Phase functions for tests: each misbehaves in one way a real phase might."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from adapters.base import RetryableError
+
+
+def ok(ctx: Any, *, value: int = 1) -> dict[str, Any]:
+    return {"value": value}
+
+
+def fail(ctx: Any, *, message: str = "boom") -> None:
+    raise ValueError(message)
+
+
+def sleepy(ctx: Any, *, seconds: float = 5.0) -> dict[str, Any]:
+    """Sleeps cooperatively: returns early once the attempt is cancelled (timeout or signal)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ctx.cancelled:
+            return {"stopped_early": True}
+        time.sleep(0.01)
+    return {"stopped_early": False}
+
+
+def stubborn(ctx: Any, *, seconds: float = 5.0) -> None:
+    """Ignores cancellation entirely, like a phase stuck in a blocking call."""
+    time.sleep(seconds)
+
+
+def flaky(ctx: Any, *, failures: int = 2) -> dict[str, Any]:
+    """Fails with a retryable error `failures` times, then succeeds."""
+    count = ctx.artifacts.get("flaky_calls", 0) + 1
+    ctx.artifacts["flaky_calls"] = count
+    if count <= failures:
+        raise RetryableError(f"transient failure {count}")
+    return {"calls": count}
+
+
+def marker(ctx: Any, *, name: str = "marker") -> None:
+    """Leaves a file behind, so a test can tell the phase ran (even across processes)."""
+    Path(ctx.run_dir, f"{name}.ran").write_text("yes")
+
+
+def record_many(ctx: Any, *, events: int = 1000, then_sleep_s: float = 0.0) -> None:
+    for i in range(events):
+        ctx.recorder.record("api_call", "fetch_ticker", True, 1.0, None, 1, "BTC/USDT")
+    time.sleep(then_sleep_s)

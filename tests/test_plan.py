@@ -1,0 +1,44 @@
+"""The plan: stable topological order, plan.json, the printed table."""
+
+from __future__ import annotations
+
+import json
+
+from runner.plan import build_plan
+
+
+def test_standard_plan_order_is_the_declared_dependency_order(compose):
+    plan = build_plan(compose())
+    assert [p.name for p in plan.phases] == [
+        "preflight", "connect", "market_data", "strategy", "execution", "load", "cleanup"]
+
+
+def test_order_is_topological_and_stable_for_ties(compose):
+    config = compose("phases.preflight.needs=[cleanup]", "phases.cleanup.needs=[]")
+    names = [p.name for p in build_plan(config).phases]
+    assert names.index("cleanup") < names.index("preflight")
+    assert names == ["cleanup", "preflight", "connect", "market_data", "strategy", "execution",
+                     "load"]
+
+
+def test_defaults_are_filled_for_minimal_phase_declarations(compose):
+    config = compose()
+    config["phases"] = {"only": {"callable": "fake_phases:ok"}}
+    (spec,) = build_plan(config).phases
+    assert (spec.timeout_s, spec.retries, spec.on_failure, spec.always, spec.enabled) == (
+        60.0, 0, "abort", False, True)
+
+
+def test_plan_json_round_trips(compose, tmp_path):
+    plan = build_plan(compose("phases=smoke"))
+    data = json.loads(plan.write(tmp_path / "plan.json").read_text())
+    assert data["schema_version"] == 1
+    assert [p["name"] for p in data["phases"]] == ["preflight", "connect", "market_data",
+                                                   "cleanup"]
+    assert data["phases"][1]["needs"] == ["preflight"]
+
+
+def test_table_lists_every_phase_and_marks_disabled(compose):
+    table = build_plan(compose()).table()
+    assert "load" in table and "disabled" in table
+    assert len(table.splitlines()) == 2 + 7

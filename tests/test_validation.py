@@ -1,0 +1,98 @@
+"""Bad input never starts a run: one line per problem naming the key, exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_cli
+
+from runner.errors import ConfigError
+from runner.plan import build_plan
+from runner.validate import validate_config
+
+
+def problems(config: dict) -> list[str]:
+    try:
+        validate_config(config)
+        build_plan(config)
+    except ConfigError as error:
+        return error.problems
+    return []
+
+
+def test_default_config_is_valid(compose):
+    assert problems(compose()) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["heartbeat_s=-1"], "heartbeat_s: -1 is not allowed; allowed: a number > 0"),
+        (["heartbeat_s=fast"], "heartbeat_s: 'fast' is not allowed; allowed: a value of type number"),
+        (["dry_run=maybe"], "dry_run: 'maybe' is not allowed; allowed: a value of type boolean"),
+        (["seed=-3"], "seed: -3 is not allowed; allowed: a number >= 0"),
+        (["symbols=[btc]"], "symbols[0]: 'btc' is not allowed; allowed: BASE/QUOTE"),
+        (["symbols=[]"], "symbols: [] is not allowed; allowed: at least 1 item(s)"),
+        (["adapter.faults.error_rate=2"], "adapter.faults.error_rate: 2 is not allowed; allowed: "
+                                          "a probability between 0 and 1"),
+        (["log_level=LOUD"], "log_level: 'LOUD' is not allowed; allowed: one of TRACE, DEBUG"),
+        (["journal_flush_s=1"], "journal_flush_s: 1 is not allowed; allowed: at most 0.25 s"),
+        (["phases.connect.timeout_s=-5"], "phases.connect.timeout_s: -5 is not allowed; "
+                                          "allowed: a number > 0"),
+        (["phases.connect.timeout_s=0"], "phases.connect.timeout_s: 0 is not allowed"),
+        (["phases.connect.retries=-1"], "phases.connect.retries: -1 is not allowed"),
+        (["phases.connect.on_failure=stop"], "phases.connect.on_failure: 'stop' is not allowed; "
+                                             "allowed: one of abort, continue"),
+        (["+phases.connect.timout_s=3"], "phases.connect.timout_s: unknown key; allowed keys: "
+                                         "always, callable"),
+        (["+surprise=1"], "surprise: unknown key; allowed keys:"),
+        (["phases.connect.needs=[nope]"], "phases.connect.needs: unknown phase 'nope'; known "
+                                          "phases: preflight, connect"),
+        (["phases.connect.needs=[preflight,preflight]"], "phases.connect.needs: 'preflight' is "
+                                                         "listed twice"),
+        (["phases.connect.needs=[connect]"], "phases.connect.needs: 'connect' is the phase itself"),
+        (["phases.preflight.needs=[cleanup]", "phases.cleanup.needs=[preflight]"],
+         "phases: dependency cycle preflight -> cleanup -> preflight"),
+        (["phases.connect.callable=nope"], "phases.connect.callable: unknown phase 'nope'; "
+                                           "allowed: a built-in phase"),
+        (["phases.connect.callable=os:nothing"], "phases.connect.callable: module 'os' has no "
+                                                 "function 'nothing'"),
+        (["phases.connect.callable=no_such_module:run"], "phases.connect.callable: cannot import "
+                                                         "module 'no_such_module'"),
+        (["+phases.market_data.params.candles=3"], "phases.market_data.params.candles: unknown "
+                                                   "parameter of 'market_data'; allowed: timeframe"),
+        (["strategy.fast=50"], "strategy.fast: 50 is not allowed; allowed: a period shorter than "
+                               "strategy.slow (30)"),
+        ([f"phases.{p}.enabled=false" for p in
+          ("preflight", "connect", "market_data", "strategy", "execution", "cleanup")],
+         "phases: the plan is empty (no enabled phase)"),
+    ],
+)
+def test_bad_input_is_one_clear_line(compose, overrides, expected):
+    found = problems(compose(*overrides))
+    assert found, f"{overrides} was accepted"
+    assert any(line.startswith(expected) for line in found), found
+    assert all("\n" not in line for line in found)
+
+
+def test_every_problem_is_reported_not_just_the_first(compose):
+    found = problems(compose("heartbeat_s=-1", "seed=-1", "log_level=LOUD"))
+    assert [line.split(":")[0] for line in found] == ["heartbeat_s", "log_level", "seed"]
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr_has"),
+    [
+        (["env=nope"], "Could not find 'env/nope'"),              # unknown group option
+        (["no_such_key=1"], "Could not override 'no_such_key'"),  # unknown key
+        (["a b"], "LexerNoViableAltException"),                   # bad override syntax
+        (["phases.connect.timeout_s=-1"], "error: phases.connect.timeout_s: -1 is not allowed"),
+        (["seed=${oc.env:SURELY_NOT_SET_ENV_VAR}"], "error: seed:"),
+    ],
+)
+def test_cli_exits_2_without_traceback_and_runs_nothing(tmp_path, args, stderr_has):
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert stderr_has in done.stderr
+    assert "Traceback" not in done.stderr
+    for run_dir in (tmp_path / "outputs").glob("runs/*/*"):
+        assert {p.name for p in run_dir.iterdir()} <= {".hydra"}, "nothing executed or written"
