@@ -74,7 +74,9 @@ class Exchange(ABC):
     def fetch_ticker(self, symbol: str) -> dict[str, Any]: ...
 
     @abstractmethod
-    def fetch_ohlcv(self, symbol: str, timeframe: str = "1m", limit: int = 100) -> list[list[float]]:
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", limit: int = 100
+    ) -> list[list[float]]:
         """Rows of [timestamp_ms, open, high, low, close, volume], oldest first."""
 
     @abstractmethod
@@ -102,7 +104,7 @@ class Exchange(ABC):
     @abstractmethod
     def cancel_order(self, symbol: str, *, client_order_id: str) -> Order: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold no connection
         """Release connections; the default has nothing to release."""
 
 
@@ -228,7 +230,9 @@ class InstrumentedExchange:
     def fetch_ticker(self, symbol: str) -> dict[str, Any]:
         return self._with_retries("fetch_ticker", lambda: self.inner.fetch_ticker(symbol), symbol)
 
-    def fetch_ohlcv(self, symbol: str, timeframe: str = "1m", limit: int = 100) -> list[list[float]]:
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", limit: int = 100
+    ) -> list[list[float]]:
         return self._with_retries(
             "fetch_ohlcv", lambda: self.inner.fetch_ohlcv(symbol, timeframe, limit), symbol
         )

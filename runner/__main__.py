@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import hydra
 from omegaconf import DictConfig
@@ -22,8 +23,10 @@ def config_path() -> str:
 
 
 class _Exit:
+    """What the task function saw: whether a run started, and each job's exit code."""
+
     started = False
-    codes: list[int] = []
+    codes: ClassVar[list[int]] = []
 
 
 @hydra.main(version_base="1.3", config_path=config_path(), config_name="config")

@@ -22,7 +22,7 @@ from runner.context import RunContext
 from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGINT, EXIT_SIGTERM
 from runner.health import HealthResult, run_checks
 from runner.phases import resolve_callable
-from runner.plan import Plan, PhaseSpec
+from runner.plan import PhaseSpec, Plan
 
 SUCCEEDED, FAILED, TIMED_OUT, SKIPPED = "succeeded", "failed", "timed_out", "skipped"
 # Backoff between attempts of a phase (the wrapper already retried each exchange call).

@@ -92,7 +92,8 @@ def _check_needs(specs: dict[str, PhaseSpec]) -> list[str]:
         for need in spec.needs:
             where = f"phases.{spec.name}.needs"
             if need == spec.name:
-                problems.append(f"{where}: '{need}' is the phase itself; a phase cannot need itself")
+                problems.append(f"{where}: '{need}' is the phase itself; "
+                                "a phase cannot need itself")
             elif need in seen:
                 problems.append(f"{where}: '{need}' is listed twice; list each dependency once")
             elif need not in specs:

@@ -47,6 +47,6 @@ def marker(ctx: Any, *, name: str = "marker") -> None:
 
 
 def record_many(ctx: Any, *, events: int = 1000, then_sleep_s: float = 0.0) -> None:
-    for i in range(events):
+    for _ in range(events):
         ctx.recorder.record("api_call", "fetch_ticker", True, 1.0, None, 1, "BTC/USDT")
     time.sleep(then_sleep_s)

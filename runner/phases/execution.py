@@ -43,8 +43,9 @@ def run(ctx: RunContext, *, probe_when_idle: bool = True) -> dict[str, Any]:
         else:
             sized = size_from_quote(market, order["quote"], price)
             amount, problem = sized.amount, sized.problem
-        row = {"client_order_id": client_order_id(ctx.run_id, number), "symbol": symbol, "side": side,
-               "type": order["type"], "amount": amount, "price": price, "test": ctx.dry_run,
+        row = {"client_order_id": client_order_id(ctx.run_id, number), "symbol": symbol,
+               "side": side, "type": order["type"], "amount": amount, "price": price,
+               "test": ctx.dry_run,
                "reason": order["reason"], "status": None, "exchange_id": None, "error": None}
         if problem:
             row.update(status="rejected_locally", error=problem)
