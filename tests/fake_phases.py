@@ -50,3 +50,18 @@ def record_many(ctx: Any, *, events: int = 1000, then_sleep_s: float = 0.0) -> N
     for _ in range(events):
         ctx.recorder.record("api_call", "fetch_ticker", True, 1.0, None, 1, "BTC/USDT")
     time.sleep(then_sleep_s)
+
+
+def log_stdlib(ctx: Any, *, message: str = "hello from stdlib") -> None:
+    """Logs through the standard library, as ccxt and urllib3 do."""
+    import logging
+
+    logging.getLogger("ccxt.fake").info(message)
+    logging.getLogger("ccxt.fake").debug(message + " (debug)")
+
+
+def record_then_wait(ctx: Any, *, events: int = 10_000, wait_s: float = 60.0) -> None:
+    """Records `events`, leaves a marker, then waits (to be killed)."""
+    record_many(ctx, events=events)
+    Path(ctx.run_dir, "recorded.marker").write_text("yes")
+    sleepy(ctx, seconds=wait_s)

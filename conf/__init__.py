@@ -1,0 +1,1 @@
+"""Hydra configs, importable as `runner.conf` when installed from a wheel (pkg://runner.conf)."""
