@@ -8,6 +8,7 @@ looked up by its client order id first, so one intended order is never placed tw
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -15,6 +16,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 Order = dict[str, Any]
 Market = dict[str, Any]
@@ -205,12 +208,16 @@ class InstrumentedExchange:
             except Exception as exc:
                 if attempt >= self.policy.max_attempts or not is_retryable(exc):
                     raise
-                self._backoff(exc, attempt)
+                self._backoff(name, exc, attempt)
                 attempt += 1
 
-    def _backoff(self, exc: BaseException, attempt: int) -> None:
+    def _backoff(self, name: str, exc: BaseException, attempt: int) -> None:
         wait = retry_after_s(exc)
-        self._sleep(wait if wait is not None else self.policy.delay(attempt, self._rng))
+        delay = wait if wait is not None else self.policy.delay(attempt, self._rng)
+        log.debug("%s attempt %d/%d failed (%s: %s); retrying in %.3fs%s", name, attempt,
+                    self.policy.max_attempts, type(exc).__name__, exc, delay,
+                    " (Retry-After)" if wait is not None else "")
+        self._sleep(delay)
 
     # -- idempotent calls ----------------------------------------------------------------
 
@@ -285,7 +292,7 @@ class InstrumentedExchange:
             except Exception as exc:
                 if attempt >= self.policy.max_attempts or not is_retryable(exc):
                     raise
-                self._backoff(exc, attempt)
+                self._backoff("create_order", exc, attempt)
                 if not test:
                     existing = self.fetch_order(symbol, client_order_id=client_order_id)
                     if existing is not None:

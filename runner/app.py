@@ -111,7 +111,7 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
         alive.set()
         beats.join()
         recorder.close()
-    kinds = Counter(row[2] for row in recorder._rows)
+    kinds = Counter(recorder.counts_by_kind())
     result = build_result(run_id=run_id, config=config, outcome=outcome, started_at=started_at,
                           ended_at=utc_now(), duration_s=time.perf_counter() - started,
                           kinds=kinds)

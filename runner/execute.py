@@ -160,7 +160,7 @@ class Executor:
         ctx = self.ctx
         ctx.recorder.phase = spec.name
         result = PhaseResult(spec.name, FAILED, started_at=utc_now())
-        started = time.perf_counter()
+        started, first_row = time.perf_counter(), len(ctx.recorder)
         ctx.log.info(f"phase {spec.name}: start")
         before = self._checks(spec.name, "pre")
         result.health["before"] = [h.to_dict() for h in before]
@@ -182,6 +182,10 @@ class Executor:
             result.error = "HealthAbort: " + "; ".join(h.describe() for h in after if h.aborts)
             result.health_abort = True
         ctx.recorder.flush()
+        calls, retried, failed = ctx.recorder.exchange_call_stats(first_row)
+        if failed:
+            ctx.log.warning(f"phase {spec.name}: {failed} of {calls} exchange call attempts "
+                            f"failed; {retried} retry attempt(s) (details in run.log)")
         log = ctx.log.info if result.status == SUCCEEDED else ctx.log.error
         log(f"phase {spec.name}: {result.status} in {result.duration_s:.3f}s"
             + (f" — {result.error}" if result.error else ""))

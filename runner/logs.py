@@ -15,11 +15,17 @@ CONSOLE_FORMAT = "<green>{time:HH:mm:ss.SSS}</green> | <level>{level: <7}</level
 FILE_FORMAT = "{time:YYYY-MM-DDTHH:mm:ss.SSSZ} | {level: <7} | {name}:{line} | {message}"
 
 
+_console_ready = False
+
+
 class InterceptHandler(logging.Handler):
     """Forward stdlib records to loguru with the original level and caller (loguru's recipe)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         from loguru import logger
+
+        if not _console_ready:  # Hydra logs (e.g. "Launching 3 jobs") before the run configures
+            configure_console("INFO")
 
         try:
             level: str | int = logger.level(record.levelname).name
@@ -35,6 +41,8 @@ def configure_console(level: str) -> None:
     """Replace every loguru sink by one console sink on stderr."""
     from loguru import logger
 
+    global _console_ready
+    _console_ready = True
     logger.remove()
     logger.add(sys.stderr, level=level, format=CONSOLE_FORMAT, colorize=None)
 

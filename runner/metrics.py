@@ -89,6 +89,22 @@ class Recorder:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def counts_by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self._rows:
+            counts[row[2]] = counts.get(row[2], 0) + 1
+        return counts
+
+    def exchange_call_stats(self, since: int) -> tuple[int, int, int]:
+        """(attempts, retried attempts, failed attempts) of api_call/order rows from `since` on."""
+        attempts = retried = failed = 0
+        for row in self._rows[since:]:
+            if row[2] in ("api_call", "order"):
+                attempts += 1
+                retried += row[7] > 1
+                failed += not row[4]
+        return attempts, retried, failed
+
     # -- journal -------------------------------------------------------------------------
 
     @property

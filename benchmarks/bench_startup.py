@@ -1,0 +1,92 @@
+"""Startup wall time of `python -m runner` against a bare Hydra app, measured in the same run.
+
+Every command runs as a subprocess in a fresh temporary directory (so outputs/ lands there), with
+hydra.run.dir left at its default; runs are interleaved (bare, runner, plan_only, bare, ...) so
+machine noise hits all three equally.  Usage: python benchmarks/bench_startup.py [--quick] [-n N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BARE_CONFIG = "greeting: hello\n"
+BARE_APP = '''import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base="1.3", config_path=".", config_name="config")
+def main(cfg: DictConfig) -> None:
+    print(cfg.greeting)
+
+
+if __name__ == "__main__":
+    main()
+'''
+# name -> (target ratio to bare, or None for the baseline)
+TARGETS: dict[str, float | None] = {"bare": None, "runner": 2.5, "plan_only": 1.3}
+
+
+def commands(bare_dir: Path) -> dict[str, list[str]]:
+    return {
+        "bare": [sys.executable, str(bare_dir / "app.py")],
+        "runner": [sys.executable, "-m", "runner"],
+        "plan_only": [sys.executable, "-m", "runner", "plan_only=true"],
+    }
+
+
+def time_once(cmd: list[str]) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as cwd:
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 runs per command instead of 7")
+    parser.add_argument("-n", type=int, default=None, help="runs per command")
+    args = parser.parse_args()
+    runs = args.n or (3 if args.quick else 7)
+
+    with tempfile.TemporaryDirectory(prefix="bench-bare-app-") as tmp:
+        bare_dir = Path(tmp)
+        (bare_dir / "config.yaml").write_text(BARE_CONFIG)
+        (bare_dir / "app.py").write_text(BARE_APP)
+        cmds = commands(bare_dir)
+        for cmd in cmds.values():  # warm-up: page cache, .pyc files
+            time_once(cmd)
+        times: dict[str, list[float]] = {name: [] for name in cmds}
+        for _ in range(runs):
+            for name, cmd in cmds.items():
+                times[name].append(time_once(cmd))
+
+    base = statistics.median(times["bare"])
+    print(f"startup wall time, median of {runs} interleaved runs ({sys.version.split()[0]})")
+    print(f"{'command':<32} {'median s':>9} {'min s':>7} {'ratio':>6} {'target':>7}  verdict")
+    results: list[str] = []
+    for name, cmd in cmds.items():
+        median, target = statistics.median(times[name]), TARGETS[name]
+        ratio = median / base
+        label = "bare hydra app" if name == "bare" else " ".join(["python", *cmd[1:]])
+        verdict = "baseline" if target is None else ("PASS" if ratio <= target else "MISS")
+        target_txt = "-" if target is None else f"<={target}x"
+        print(f"{label:<32} {median:>9.3f} {min(times[name]):>7.3f} {ratio:>5.2f}x "
+              f"{target_txt:>7}  {verdict}")
+        if target is not None:
+            results.append(f"RESULT startup_{name}_ratio {ratio:.2f} x_bare target <={target} "
+                           f"{verdict}")
+    print("\n".join(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The built-in phases against the paper exchange, in-process."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import polars as pl
+import pytest
+
+from runner.app import _heartbeat
+from runner.context import RunContext
+from runner.errors import PhaseError
+from runner.metrics import Recorder
+from runner.phases import connect, execution, load, market_data, strategy
+from runner.phases.market_data import quality_issues
+from runner.sizing import ceil_to_step, floor_to_step, minimum_size, size_from_quote
+from runner.strategies import sma_cross
+
+MARKET = {"precision": {"amount": 0.001}, "limits": {"amount": {"min": 0.001},
+                                                     "cost": {"min": 10.0}}}
+
+
+@pytest.fixture
+def ctx(compose, tmp_path):
+    config = compose()
+    recorder = Recorder("20261124T101010Z-dev-abcdef", "dev", tmp_path)
+    return RunContext(config=config, run_dir=tmp_path, run_id=recorder.run_id, recorder=recorder)
+
+
+def test_sizing_rounds_to_the_step_and_checks_limits():
+    assert floor_to_step(0.12345, 0.001) == 0.123
+    assert ceil_to_step(0.1231, 0.001) == 0.124
+    assert size_from_quote(MARKET, 25.0, 100.0).amount == 0.25
+    assert "notional 9.99 below the minimum 10" in size_from_quote(MARKET, 9.99, 10.0).problem
+    probe = minimum_size(MARKET, 3000.0)
+    assert probe.amount == 0.004 and probe.notional >= 10.0
+
+
+def test_sma_cross_marks_the_crossing_candles():
+    closes = [10.0] * 5 + [9.0, 8.0, 7.0, 12.0, 14.0, 16.0, 5.0, 4.0]
+    frame = pl.DataFrame({"symbol": "X/Y", "ts": range(len(closes)), "close": closes})
+    signals = sma_cross(frame, fast=2, slow=4)["signal"].to_list()
+    assert signals[:4] == [0, 0, 0, 0]  # slow window not full yet: no signal
+    assert signals.index(1) == 8  # fast crosses above slow when price jumps to 12
+    assert signals.index(-1) == 11  # and below again on the drop to 5
+    assert sum(1 for s in signals if s) == 2
+
+
+def test_quality_checks_find_gaps_staleness_bad_prices_and_crossed_tickers():
+    good = pl.DataFrame({"ts": [0, 60_000, 120_000], "open": [1.0] * 3, "high": [2.0] * 3,
+                         "low": [0.5] * 3, "close": [1.5] * 3, "volume": [1.0] * 3})
+    ticker = {"bid": 1.0, "ask": 1.1, "last": 1.05}
+    assert all(v is None for v in quality_issues(good, ticker, 60_000, 2, 150_000).values())
+    gappy = good.with_columns(pl.Series("ts", [0, 60_000, 240_000]))
+    assert quality_issues(gappy, ticker, 60_000, 2, 250_000)["gaps"] == "1 uneven candle step(s)"
+    assert "old" in quality_issues(good, ticker, 60_000, 2, 600_000)["stale"]
+    broken = good.with_columns(pl.Series("low", [0.5, -1.0, 0.5]))
+    assert quality_issues(broken, ticker, 60_000, 2, 150_000)["prices"].startswith("1 candle")
+    crossed = {"bid": 1.2, "ask": 1.1, "last": 1.15}
+    assert quality_issues(good, crossed, 60_000, 2, 150_000)["ticker"].startswith("ticker")
+
+
+def test_standard_phases_in_sequence_hand_data_through_artifacts(ctx):
+    connect.run(ctx)
+    summary = market_data.run(ctx, timeframe="1m", limit=60)
+    assert summary["candles"] == 120 and summary["quality_problems"] == []
+    assert ctx.recorder.frame().filter(kind="health")["ok"].all()
+    strategy.run(ctx)
+    assert pl.read_parquet(ctx.run_dir / "signals.parquet").height == 120
+    ctx.artifacts["intended_orders"] = [{"symbol": "ETH/USDT", "side": "sell", "type": "market",
+                                         "quote": 50.0, "reason": "test"}]
+    assert execution.run(ctx) == {"orders": 1, "test": True, "probe": False}
+    orders = pl.read_parquet(ctx.run_dir / "orders.parquet")
+    assert orders.row(0, named=True)["status"] == "test"
+
+
+def test_too_small_intended_order_is_rejected_before_the_exchange(ctx):
+    connect.run(ctx)
+    market_data.run(ctx, limit=50)
+    ctx.artifacts["intended_orders"] = [{"symbol": "BTC/USDT", "side": "buy", "type": "market",
+                                         "quote": 1.0, "reason": "test"}]
+    with pytest.raises(PhaseError, match="raise strategy.order_quote"):
+        execution.run(ctx)
+    assert ctx.recorder.frame().filter(kind="order").height == 0
+    orders = pl.read_parquet(ctx.run_dir / "orders.parquet")
+    assert orders["status"].to_list() == ["rejected_locally"]
+
+
+def test_unknown_symbol_fails_connect_with_the_listed_ones(ctx):
+    ctx.config["symbols"] = ["BTC/USDT", "DOGE/EUR"]
+    ctx.config["adapter"]["symbols"] = ["BTC/USDT"]
+    with pytest.raises(PhaseError, match="symbols not listed by paper: DOGE/EUR; listed: BTC"):
+        connect.run(ctx)
+
+
+def test_load_phase_measures_latency_percentiles(ctx):
+    connect.run(ctx)
+    summary = load.run(ctx, calls=500, orders=20)
+    assert (summary["calls"], summary["orders"], summary["errors"]) == (500, 20, 0)
+    p = summary["fetch_ticker"]
+    assert 0 < p["p50_ms"] <= p["p95_ms"] <= p["p99_ms"] <= p["max_ms"]
+    events = ctx.recorder.frame()
+    assert events.filter(kind="order", name="create_order").height == 20
+
+
+def test_load_phase_stops_when_cancelled(ctx):
+    connect.run(ctx)
+    ctx.stop.set()
+    summary = load.run(ctx, calls=10_000, orders=10)
+    assert summary["calls"] == 0 and summary["stopped_early"]
+
+
+def test_heartbeat_beats_while_alive(tmp_path):
+    recorder = Recorder("r", "dev")
+    stop = threading.Event()
+    thread = _heartbeat(recorder, 0.02, stop)
+    time.sleep(0.3)
+    stop.set()
+    thread.join()
+    beats = recorder.counts_by_kind()["heartbeat"]
+    assert 5 <= beats <= 17
