@@ -80,7 +80,7 @@ def test_too_small_intended_order_is_rejected_before_the_exchange(ctx):
     market_data.run(ctx, limit=50)
     ctx.artifacts["intended_orders"] = [{"symbol": "BTC/USDT", "side": "buy", "type": "market",
                                          "quote": 1.0, "reason": "test"}]
-    with pytest.raises(PhaseError, match="raise strategy.order_quote"):
+    with pytest.raises(PhaseError, match=r"raise strategy\.order_quote"):
         execution.run(ctx)
     assert ctx.recorder.frame().filter(kind="order").height == 0
     orders = pl.read_parquet(ctx.run_dir / "orders.parquet")
