@@ -65,6 +65,7 @@ class Recorder:
     phase: str | None = None
     _rows: list[tuple] = field(default_factory=list, repr=False)
     _journaled: int = field(default=0, repr=False)
+    _chunks: list[pl.DataFrame] = field(default_factory=list, repr=False)
     _journal_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -136,6 +137,7 @@ class Recorder:
                 frame.write_ndjson(out)
                 out.flush()
                 os.fsync(out.fileno())
+            self._chunks.append(frame)  # reused for metrics.parquet: rows convert only once
             written, self._journaled = end - self._journaled, end
             return written
 
@@ -165,7 +167,10 @@ class Recorder:
         if self.run_dir is None:
             return None
         self.flush()
-        return write_parquet_atomic(self.frame(), self.run_dir / PARQUET_NAME)
+        import polars as pl
+
+        everything = pl.concat(self._chunks) if self._chunks else self.frame([])
+        return write_parquet_atomic(everything, self.run_dir / PARQUET_NAME)
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
