@@ -73,7 +73,7 @@ def new_run_id(env: str) -> str:
     return f"{stamp}-{env}-{secrets.token_hex(3)}"
 
 
-def _heartbeat(recorder: Any, every_s: float, stop: threading.Event) -> threading.Thread:
+def start_heartbeat(recorder: Any, every_s: float, stop: threading.Event) -> threading.Thread:
     """Emit a heartbeat now and every `every_s` until `stop` is set (feeds the uptime SLO)."""
 
     def beat() -> None:
@@ -88,7 +88,8 @@ def _heartbeat(recorder: Any, every_s: float, stop: threading.Event) -> threadin
 
 def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     from runner.context import RunContext
-    from runner.execute import Executor, utc_now
+    from runner.errors import EXIT_RUN_FAILED
+    from runner.execute import Executor, Outcome, utc_now
     from runner.logs import add_run_log, configure_console, remove_sink
     from runner.metrics import Recorder
     from runner.result import RESULT_NAME, build_result, write_json_atomic
@@ -104,9 +105,14 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
                  f"{'DRY-RUN' if plan.dry_run else 'ORDERS ENABLED'} -> {run_dir}")
     started_at, started = utc_now(), time.perf_counter()
     alive = threading.Event()
-    beats = _heartbeat(recorder, config["heartbeat_s"], alive)
+    beats = start_heartbeat(recorder, config["heartbeat_s"], alive)
+    executor = Executor(plan, ctx, config["health"]["checks"], seed=config["seed"])
     try:
-        outcome = Executor(plan, ctx, config["health"]["checks"], seed=config["seed"]).run()
+        outcome = executor.run()
+    except Exception as exc:  # a bug of ours must still leave a result.json and the events
+        ctx.log.error(f"internal error: {type(exc).__name__}: {exc} (traceback in run.log)")
+        ctx.log.opt(exception=exc).debug("internal error traceback")
+        outcome = Outcome("failed", EXIT_RUN_FAILED, list(executor.results.values()))
     finally:
         alive.set()
         beats.join()

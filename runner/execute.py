@@ -25,8 +25,9 @@ from runner.phases import resolve_callable
 from runner.plan import PhaseSpec, Plan
 
 SUCCEEDED, FAILED, TIMED_OUT, SKIPPED = "succeeded", "failed", "timed_out", "skipped"
-# Backoff between attempts of a phase (the wrapper already retried each exchange call).
-PHASE_RETRY = RetryPolicy(max_attempts=1, base_delay_s=0.2, max_delay_s=5.0)
+# Backoff between attempts of a phase (the wrapper already retried each exchange call);
+# the number of attempts comes from each phase's `retries`.
+PHASE_BACKOFF = RetryPolicy(base_delay_s=0.2, max_delay_s=5.0)
 
 
 def utc_now() -> str:
@@ -211,7 +212,7 @@ class Executor:
             last = attempt == spec.retries + 1
             if last or not is_retryable(state.error) or self.ctx.stop.is_set():
                 return
-            delay = PHASE_RETRY.delay(attempt, self._rng)
+            delay = PHASE_BACKOFF.delay(attempt, self._rng)
             self.ctx.log.warning(f"phase {spec.name}: attempt {attempt} failed "
                                  f"({result.error}); retrying in {delay:.2f}s")
             if self.ctx.stop.wait(delay):

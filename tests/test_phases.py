@@ -8,7 +8,7 @@ import time
 import polars as pl
 import pytest
 
-from runner.app import _heartbeat
+from runner.app import start_heartbeat
 from runner.context import RunContext
 from runner.errors import PhaseError
 from runner.metrics import Recorder
@@ -114,7 +114,7 @@ def test_load_phase_stops_when_cancelled(ctx):
 def test_heartbeat_beats_while_alive(tmp_path):
     recorder = Recorder("r", "dev")
     stop = threading.Event()
-    thread = _heartbeat(recorder, 0.02, stop)
+    thread = start_heartbeat(recorder, 0.02, stop)
     time.sleep(0.3)
     stop.set()
     thread.join()
