@@ -18,6 +18,25 @@ def adapter_factory(reference: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+def adapter_problems(adapter: dict[str, Any]) -> list[str]:
+    """Ask the adapter's module whether it accepts this node (its optional `check_config`).
+
+    Called before anything runs, so a bad adapter setting is an exit-2 config error rather than a
+    failed connect phase.  An adapter without `check_config` is trusted until it is built.
+    """
+    try:
+        module_name = adapter["factory"].partition(":")[0]
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        return [f"adapter.factory: cannot import '{adapter['factory']}' ({exc}); "
+                "allowed: an importable module:function"]
+    if not hasattr(module, adapter["factory"].partition(":")[2]):
+        return [f"adapter.factory: module '{module_name}' has no "
+                f"'{adapter['factory'].partition(':')[2]}'; allowed: an existing module:function"]
+    check = getattr(module, "check_config", None)
+    return list(check(**adapter)) if check is not None else []
+
+
 def build_exchange(adapter: dict[str, Any], sink: Any) -> Any:
     from adapters.base import InstrumentedExchange, RetryPolicy
 

@@ -104,3 +104,26 @@ class PaperExchange(Exchange):
 def build(**config: Any) -> PaperExchange:
     """Factory for a Hydra adapter node: runner-only keys (name, factory, retry) are dropped."""
     return PaperExchange(**{k: v for k, v in config.items() if k not in _NODE_KEYS})
+
+
+def check_config(**config: Any) -> list[str]:
+    """Problems with a paper adapter node, one line each, without building anything lasting.
+
+    The simulator's constructor is the authority on its settings (and costs ~0.1 ms), so the
+    node is built once and its complaints are translated into config keys.
+    """
+    import inspect
+
+    allowed = sorted(
+        {*inspect.signature(Simulator.create).parameters,
+         *inspect.signature(PaperExchange.__init__).parameters, *_NODE_KEYS}
+        - {"self", "cls", "clock", "market_config", "_target_"})
+    unknown = [k for k in config if k not in allowed]
+    if unknown:
+        return [f"adapter.{k}: unknown key of the paper adapter; allowed keys: "
+                f"{', '.join(allowed)}" for k in unknown]
+    try:
+        build(**config)
+    except (TypeError, ValueError) as exc:
+        return [f"adapter: {exc}"]
+    return []

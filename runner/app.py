@@ -7,6 +7,7 @@ by the steps that need them, so `plan_only=true` stays about as fast as a bare H
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 import threading
@@ -43,6 +44,16 @@ def report_config_error(error: ConfigError) -> int:
     return EXIT_INVALID
 
 
+def discard_unused(run_dir: Path) -> None:
+    """Nothing half-written: drop a run folder that holds only Hydra's snapshot of a bad config."""
+    import shutil
+
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {".hydra"}:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            run_dir.parent.rmdir()  # the date folder, when this was its only run
+
+
 def prepare(cfg: Any, run_dir: Path) -> tuple[dict[str, Any], Plan]:
     config = resolve(cfg)
     validate_config(config)
@@ -58,6 +69,7 @@ def main(cfg: Any, run_dir: Path) -> int:
     try:
         config, plan = prepare(cfg, run_dir)
     except ConfigError as error:
+        discard_unused(run_dir)
         return report_config_error(error)
     run_dir.mkdir(parents=True, exist_ok=True)
     plan.write(run_dir / "plan.json")

@@ -225,6 +225,7 @@ class Executor:
 
         def target() -> None:
             ctx.bind_attempt(state.cancel)
+            ctx.recorder.bind_phase(spec.name)  # an abandoned attempt's events stay its own
             try:
                 state.value = function(ctx, **spec.params)
             except BaseException as exc:  # reported as the phase's error, never lost

@@ -69,6 +69,7 @@ class Recorder:
     _journal_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
+    _bound: threading.local = field(default_factory=threading.local, repr=False)
 
     # -- hot path ------------------------------------------------------------------------
 
@@ -84,8 +85,13 @@ class Recorder:
         phase: str | None = None,
     ) -> None:
         if self.enabled:
-            self._rows.append((time.time_ns() // 1000, phase or self.phase, kind, name, ok,
-                               latency_ms, error, attempt, symbol))
+            phase = phase or getattr(self._bound, "phase", None) or self.phase
+            self._rows.append((time.time_ns() // 1000, phase, kind, name, ok, latency_ms, error,
+                               attempt, symbol))
+
+    def bind_phase(self, phase: str | None) -> None:
+        """Attribute this thread's events to `phase`, even after the run has moved on."""
+        self._bound.phase = phase
 
     def __len__(self) -> int:
         return len(self._rows)

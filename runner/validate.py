@@ -77,5 +77,9 @@ def validate_config(config: dict[str, Any]) -> None:
     if not problems and strategy.get("fast", 0) >= strategy.get("slow", 1):
         problems.append(f"strategy.fast: {strategy['fast']} is not allowed; "
                         f"allowed: a period shorter than strategy.slow ({strategy['slow']})")
+    if not problems:
+        from adapters import adapter_problems
+
+        problems += adapter_problems(config["adapter"])
     if problems:
         raise ConfigError(problems)

@@ -89,10 +89,15 @@ def test_every_problem_is_reported_not_just_the_first(compose):
         (["seed=${oc.env:SURELY_NOT_SET_ENV_VAR}"], "error: seed:"),
     ],
 )
-def test_cli_exits_2_without_traceback_and_runs_nothing(tmp_path, args, stderr_has):
+def test_cli_exits_2_with_one_line_and_leaves_nothing_behind(tmp_path, args, stderr_has):
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert stderr_has in done.stderr
-    assert "Traceback" not in done.stderr
-    for run_dir in (tmp_path / "outputs").glob("runs/*/*"):
-        assert {p.name for p in run_dir.iterdir()} <= {".hydra"}, "nothing executed or written"
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert not list((tmp_path / "outputs").glob("runs/*/*")), "no half-written run folder"
+
+
+def test_full_hydra_errors_remain_available(tmp_path):
+    done = run_cli("env=nope", cwd=tmp_path, HYDRA_FULL_ERROR="1")
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr and "Config search path" in done.stderr
