@@ -49,8 +49,10 @@ def polars_schema() -> dict[str, Any]:
     }
 
 
-def now_us() -> int:
-    return time.time_ns() // 1000
+class _PhaseBinding(threading.local):
+    """Per-thread phase name; the class default makes an unbound lookup cheap (no exception)."""
+
+    phase: str | None = None
 
 
 @dataclass
@@ -69,7 +71,7 @@ class Recorder:
     _journal_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
-    _bound: threading.local = field(default_factory=threading.local, repr=False)
+    _bound: _PhaseBinding = field(default_factory=_PhaseBinding, repr=False)
 
     # -- hot path ------------------------------------------------------------------------
 
@@ -85,9 +87,8 @@ class Recorder:
         phase: str | None = None,
     ) -> None:
         if self.enabled:
-            phase = phase or getattr(self._bound, "phase", None) or self.phase
-            self._rows.append((time.time_ns() // 1000, phase, kind, name, ok, latency_ms, error,
-                               attempt, symbol))
+            self._rows.append((time.time_ns() // 1000, phase or self._bound.phase or self.phase,
+                               kind, name, ok, latency_ms, error, attempt, symbol))
 
     def bind_phase(self, phase: str | None) -> None:
         """Attribute this thread's events to `phase`, even after the run has moved on."""
