@@ -12,7 +12,6 @@ import secrets
 import sys
 import threading
 import time
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -129,10 +128,9 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
         alive.set()
         beats.join()
         recorder.close()
-    kinds = Counter(recorder.counts_by_kind())
     result = build_result(run_id=run_id, config=config, outcome=outcome, started_at=started_at,
                           ended_at=utc_now(), duration_s=time.perf_counter() - started,
-                          kinds=kinds)
+                          kinds=recorder.counts_by_kind())
     write_json_atomic(result, run_dir / RESULT_NAME)
     print_summary(result, run_dir)
     remove_sink(sink)

@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import subprocess
-from collections import Counter
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,7 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, started_at: str,
-                 ended_at: str, duration_s: float, kinds: Counter[str],
+                 ended_at: str, duration_s: float, kinds: dict[str, int],
                  slo: dict[str, Any] | None = None) -> dict[str, Any]:
     phases = []
     for r in outcome.phases:
