@@ -99,7 +99,7 @@ def start_heartbeat(recorder: Any, every_s: float, stop: threading.Event) -> thr
 
 def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     from runner.context import RunContext
-    from runner.errors import EXIT_RUN_FAILED
+    from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SLO_BREACHED
     from runner.execute import Executor, Outcome, utc_now
     from runner.logs import add_run_log, configure_console, remove_sink
     from runner.metrics import Recorder
@@ -128,10 +128,17 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
         alive.set()
         beats.join()
         recorder.close()
-    result = build_result(run_id=run_id, config=config, outcome=outcome, started_at=started_at,
-                          ended_at=utc_now(), duration_s=time.perf_counter() - started,
-                          kinds=recorder.counts_by_kind())
+    slo = ctx.artifacts.get("slo")
+    exit_code = outcome.exit_code
+    if exit_code == EXIT_OK and slo and slo["fail_on_breach"] and slo["breached"]:
+        exit_code = EXIT_SLO_BREACHED
+        ctx.log.error(f"SLO breached ({', '.join(slo['breached'])}) and "
+                      "slo.fail_on_breach=true: exit 3")
+    result = build_result(run_id=run_id, config=config, outcome=outcome, exit_code=exit_code,
+                          started_at=started_at, ended_at=utc_now(),
+                          duration_s=time.perf_counter() - started,
+                          kinds=recorder.counts_by_kind(), slo=slo)
     write_json_atomic(result, run_dir / RESULT_NAME)
     print_summary(result, run_dir)
     remove_sink(sink)
-    return outcome.exit_code
+    return exit_code

@@ -57,8 +57,8 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, started_at: str,
-                 ended_at: str, duration_s: float, kinds: dict[str, int],
+def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_code: int,
+                 started_at: str, ended_at: str, duration_s: float, kinds: dict[str, int],
                  slo: dict[str, Any] | None = None) -> dict[str, Any]:
     phases = []
     for r in outcome.phases:
@@ -78,7 +78,7 @@ def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, start
         "started_at": started_at,
         "ended_at": ended_at,
         "duration_s": round(duration_s, 6),
-        "exit_code": outcome.exit_code,
+        "exit_code": exit_code,
         "phases": phases,
         "versions": versions(),
         "git_sha": git_sha(),

@@ -8,6 +8,10 @@ from typing import Any
 from runner.console import format_table
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
 def print_summary(result: dict[str, Any], run_dir: Path) -> None:
     rows = [
         [p["name"], p["status"], str(p["attempts"]), f"{p['duration_s']:.3f}s",
@@ -16,6 +20,12 @@ def print_summary(result: dict[str, Any], run_dir: Path) -> None:
     ]
     print()
     print(format_table(["phase", "status", "attempts", "duration", "detail"], rows))
+    slo = result.get("slo")
+    if slo:
+        print()
+        print(format_table(["objective", "status", "SLI", "budget left"], [
+            [name, o["status"], _pct(o["sli"]), _pct(o["budget_remaining"])]
+            for name, o in slo["objectives"].items()]))
     events = result["events"]
     kinds = ", ".join(f"{k} {v}" for k, v in events["by_kind"].items())
     print(f"\nrun {result['run_id']}: {result['status'].upper()} (exit {result['exit_code']}) "

@@ -70,6 +70,17 @@ def schema_problems(config: dict[str, Any], schema_name: str = "config") -> list
     return lines
 
 
+def slo_problems(slo: dict[str, Any]) -> list[str]:
+    """The objectives are checked by their own schema (slo/schemas/spec.schema.json)."""
+    from slo.spec import load_objectives
+
+    try:
+        load_objectives(slo)
+    except ConfigError as error:
+        return error.problems
+    return []
+
+
 def validate_config(config: dict[str, Any]) -> None:
     """Raise ConfigError listing every problem, or return quietly."""
     problems = schema_problems(config)
@@ -81,5 +92,6 @@ def validate_config(config: dict[str, Any]) -> None:
         from adapters import adapter_problems
 
         problems += adapter_problems(config["adapter"])
+        problems += slo_problems(config["slo"])
     if problems:
         raise ConfigError(problems)

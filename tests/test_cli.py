@@ -17,7 +17,8 @@ from runner.metrics import read_journal
 from runner.schemas import validator
 
 RUN_FILES = {".hydra", "plan.json", "events.jsonl", "metrics.parquet", "market_data.parquet",
-             "signals.parquet", "orders.parquet", "result.json", "run.log"}
+             "signals.parquet", "orders.parquet", "result.json", "run.log", "slo_report.json",
+             "slo_report.md"}
 
 
 def extra_phases(tmp_path: Path, name: str, body: str) -> str:
@@ -51,7 +52,8 @@ def test_result_json_is_valid_and_tells_the_story(default_run):
     statuses = {p["name"]: p["status"] for p in result["phases"]}
     assert statuses == {"preflight": "succeeded", "connect": "succeeded",
                         "market_data": "succeeded", "strategy": "succeeded",
-                        "execution": "succeeded", "load": "skipped", "cleanup": "succeeded"}
+                        "execution": "succeeded", "load": "skipped", "cleanup": "succeeded",
+                        "report": "succeeded"}
     assert result["versions"]["polars"] == pl.__version__
 
 

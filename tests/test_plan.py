@@ -10,7 +10,8 @@ from runner.plan import build_plan
 def test_standard_plan_order_is_the_declared_dependency_order(compose):
     plan = build_plan(compose())
     assert [p.name for p in plan.phases] == [
-        "preflight", "connect", "market_data", "strategy", "execution", "load", "cleanup"]
+        "preflight", "connect", "market_data", "strategy", "execution", "load", "cleanup",
+        "report"]
 
 
 def test_order_is_topological_and_stable_for_ties(compose):
@@ -18,7 +19,7 @@ def test_order_is_topological_and_stable_for_ties(compose):
     names = [p.name for p in build_plan(config).phases]
     assert names.index("cleanup") < names.index("preflight")
     assert names == ["cleanup", "preflight", "connect", "market_data", "strategy", "execution",
-                     "load"]
+                     "load", "report"]
 
 
 def test_defaults_are_filled_for_minimal_phase_declarations(compose):
@@ -34,11 +35,11 @@ def test_plan_json_round_trips(compose, tmp_path):
     data = json.loads(plan.write(tmp_path / "plan.json").read_text())
     assert data["schema_version"] == 1
     assert [p["name"] for p in data["phases"]] == ["preflight", "connect", "market_data",
-                                                   "cleanup"]
+                                                   "cleanup", "report"]
     assert data["phases"][1]["needs"] == ["preflight"]
 
 
 def test_table_lists_every_phase_and_marks_disabled(compose):
     table = build_plan(compose()).table()
     assert "load" in table and "disabled" in table
-    assert len(table.splitlines()) == 2 + 7
+    assert len(table.splitlines()) == 2 + 8

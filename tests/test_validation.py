@@ -63,7 +63,7 @@ def test_default_config_is_valid(compose):
         (["strategy.fast=50"], "strategy.fast: 50 is not allowed; allowed: a period shorter than "
                                "strategy.slow (30)"),
         ([f"phases.{p}.enabled=false" for p in
-          ("preflight", "connect", "market_data", "strategy", "execution", "cleanup")],
+          ("preflight", "connect", "market_data", "strategy", "execution", "cleanup", "report")],
          "phases: the plan is empty (no enabled phase)"),
     ],
 )

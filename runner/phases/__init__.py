@@ -13,7 +13,8 @@ from typing import Any
 
 BUILTIN: dict[str, str] = {
     name: f"runner.phases.{name}:run"
-    for name in ("preflight", "connect", "market_data", "strategy", "execution", "load", "cleanup")
+    for name in ("preflight", "connect", "market_data", "strategy", "execution", "load", "cleanup",
+                 "report")
 }
 
 

@@ -1,0 +1,104 @@
+"""What every Hydra command of this project shares: where the configs are, one-line errors, and
+the project's exit codes (`python -m runner`, `python -m slo`).
+
+Hydra exits 1 by itself when composition fails (unknown option, unknown key, bad override); such a
+failure happens before the task starts, so it is mapped to exit 2 like every other invalid input,
+and Hydra's several-line message is folded into one line (HYDRA_FULL_ERROR=1 shows it all).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runner.errors import EXIT_INVALID, EXIT_OK
+
+
+def config_path() -> str:
+    """conf/ of the source tree when present, else the copy shipped inside the wheel."""
+    source = Path(__file__).resolve().parents[1] / "conf"
+    return str(source) if (source / "config.yaml").is_file() else "pkg://runner.conf"
+
+
+def one_line(message: str) -> str:
+    """Fold Hydra's composition error into one line: the problem and the options it offers."""
+    noise = ("Set the environment variable HYDRA_FULL_ERROR", "full_key:", "object_type=")
+    head: list[str] = []
+    options: list[str] = []
+    for raw in message.splitlines():
+        line = raw.strip()
+        if line.startswith("Config search path:"):
+            break
+        if not line or line.startswith(noise) or set(line) <= {"^"}:
+            continue
+        (options if raw.startswith("\t") else head).append(line)
+    text = "; ".join(line.rstrip(".") for line in head) or "invalid command line"
+    return "error: " + text + (" " + ", ".join(options) if options else "")
+
+
+def worst(codes: list[int]) -> int:
+    """Several jobs' exit code: interrupted > invalid > failed > SLO breach > ok."""
+    for code in (143, 130, 2, 1, 3):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+class HydraCommand:
+    """Runs a `@hydra.main` function and turns what happened into the project's exit code.
+
+    The task function calls `started()` first thing, then returns its exit code to `finished()`.
+    """
+
+    def __init__(self) -> None:
+        self.has_started = False
+        self.codes: list[int] = []
+        self._held = io.StringIO()  # Hydra's stderr until the first job starts
+        self._stderr = sys.stderr
+
+    def started(self) -> None:
+        self.has_started = True
+        self._release()
+
+    def finished(self, code: int) -> int:
+        self.codes.append(code)
+        return code
+
+    def _release(self) -> None:
+        """Give stderr back and pass on whatever Hydra wrote while it was held."""
+        if sys.stderr is self._held:
+            sys.stderr = self._stderr
+            sys.stderr.write(self._held.getvalue())
+
+    def run(self, hydra_main: Callable[[], Any], after: Callable[[], None] | None = None) -> int:
+        """Call Hydra's entry point; returns the exit code (the caller passes it to sys.exit)."""
+        if os.environ.get("HYDRA_FULL_ERROR") != "1":
+            sys.stderr = self._held
+        try:
+            hydra_main()
+            code = worst(self.codes)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if code != EXIT_OK and not self.has_started:
+                code = EXIT_INVALID
+                if sys.stderr is self._held:
+                    sys.stderr = self._stderr
+                    print(one_line(self._held.getvalue()), file=sys.stderr)
+            else:
+                code = worst([*self.codes, code])
+        except Exception:  # HYDRA_FULL_ERROR=1: Hydra re-raises instead of exiting
+            if self.has_started:
+                raise
+            self._release()
+            traceback.print_exc()
+            code = EXIT_INVALID
+        finally:
+            self._release()
+        if after is not None:
+            after()
+        return code

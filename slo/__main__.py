@@ -1,0 +1,28 @@
+"""`python -m slo`: nightly error-budget report, one run's report, or an OpenSLO export."""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from runner.cli import HydraCommand, config_path
+
+COMMAND = HydraCommand()
+
+
+@hydra.main(version_base="1.3", config_path=config_path(), config_name="nightly")
+def _task(cfg: DictConfig) -> int:
+    from slo.nightly import main as nightly_main
+
+    COMMAND.started()
+    return COMMAND.finished(nightly_main(cfg))
+
+
+def main() -> None:
+    sys.exit(COMMAND.run(_task))
+
+
+if __name__ == "__main__":
+    main()

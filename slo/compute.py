@@ -1,0 +1,358 @@
+"""Error budgets (DESIGN.md §7) from metric events, reading the events exactly once.
+
+`evaluate` builds ONE lazy query over the events: keep `as_of - horizon <= ts < as_of`, then
+group by (run_id, bucket, slice) and count, for every objective at once, its valid and its
+valid-and-good events, plus the first and last event time of each group.  That query is
+collected once; the result is tiny (one row per run and minute that had events).  Every window
+— an objective's timeWindow, each alert tier's long and short window — and the burn-down series
+are then sums over that small frame:
+
+- Occurrences: buckets are aligned to `as_of` (bucket j holds as_of - j*b <= ts < as_of -
+  (j-1)*b), and b divides every window, so a window is exactly the buckets j <= W / b.
+  b is the requested bucket (1 min) reduced to the gcd with every window (a 45s window gives
+  15s buckets), so no window is ever approximated.
+- Timeslices: slices are aligned to the UTC clock (timeSliceWindow divides a day).  Expected
+  slices are those overlapping some run's lifetime [first event, last event] and the window;
+  runs sharing a slice share it.  A slice is good when it holds >= 1 valid event and all of its
+  valid events are good; an expected slice without a valid event is bad (nobody was alive to
+  say so).  valid = expected slices, good = good slices, coverage = measured / expected.
+
+Ratios are computed exactly (fractions.Fraction: a burn of exactly k does not fire; 1 - 0.999
+is 0.001), then rounded to 6 significant digits for the JSON-ready objective dicts.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import ConfigError
+from slo.conditions import all_of
+from slo.durations import format_duration
+from slo.spec import Objective, SloSpec
+
+if TYPE_CHECKING:
+    import polars as pl
+
+BUCKET = timedelta(minutes=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+US_PER_HOUR = 3_600_000_000
+DAY_US = 86_400_000_000
+MAX_BURN_DOWN_POINTS = 200
+SIGNIFICANT = 6
+
+
+def _us(value: timedelta) -> int:
+    return value // timedelta(microseconds=1)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(
+        timezone.utc)
+
+
+def _iso(us: int) -> str:
+    return (EPOCH + timedelta(microseconds=us)).isoformat()
+
+
+def rounded(value: Any) -> float | None:
+    """6 significant digits, JSON-ready (None stays None, -0.0 becomes 0.0)."""
+    if value is None:
+        return None
+    out = float(f"{float(value):.{SIGNIFICANT}g}")
+    return out + 0.0 if out == 0 else out
+
+
+def _exact(number: float) -> Fraction:
+    """0.999 -> 999/1000 (its shortest decimal spelling, not its binary approximation)."""
+    return Fraction(repr(float(number)))
+
+
+# -- the one query ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the query lays out its buckets, and the column names of each objective's counts."""
+
+    as_of_us: int
+    start_us: int
+    bucket_us: int
+    slice_keys: dict[int, str]  # slice size (us) -> key column
+
+    @staticmethod
+    def valid_col(i: int) -> str:
+        return f"valid_{i}"
+
+    @staticmethod
+    def good_col(i: int) -> str:
+        return f"good_{i}"
+
+
+def make_plan(spec: SloSpec, as_of: datetime, bucket: timedelta = BUCKET) -> Plan:
+    as_of_us = _us(_utc(as_of) - EPOCH)
+    bucket_us = _us(bucket)
+    if bucket_us <= 0:
+        raise ValueError(f"bucket must be positive, not {bucket}")
+    starts = []
+    slice_keys: dict[int, str] = {}
+    for o in spec.objectives:
+        start = as_of_us - _us(o.horizon)
+        if o.budgeting == "Timeslices" and o.slice is not None:
+            size = _us(o.slice)
+            slice_keys.setdefault(size, f"slice_{len(slice_keys)}")
+            start = start // size * size  # whole slices: the first one is judged on all events
+        else:
+            for window in (o.window, *o.burn_windows):
+                bucket_us = math.gcd(bucket_us, _us(window))
+        starts.append(start)
+    return Plan(as_of_us=as_of_us, start_us=min(starts, default=as_of_us), bucket_us=bucket_us,
+                slice_keys=slice_keys)
+
+
+def _ts_expr(schema: Any) -> pl.Expr:
+    """`ts` as Datetime(us, UTC), whatever unit or zone the frame has."""
+    import polars as pl
+
+    ts = pl.col("ts")
+    dtype = schema["ts"]
+    if not isinstance(dtype, pl.Datetime):
+        raise ConfigError(f"events: column ts is {dtype}; allowed: a Datetime column")
+    if dtype.time_zone is None:
+        ts = ts.dt.replace_time_zone("UTC")
+    elif dtype.time_zone != "UTC":
+        ts = ts.dt.convert_time_zone("UTC")
+    return ts.dt.cast_time_unit("us") if dtype.time_unit != "us" else ts
+
+
+def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: Plan
+                ) -> pl.LazyFrame:
+    """The single aggregation over the events that every number of the report comes from."""
+    import polars as pl
+
+    events = events.lazy()
+    schema = events.collect_schema()
+    missing = [c for c in spec.columns if c not in schema]
+    if missing:
+        raise ConfigError(f"events: column(s) {', '.join(missing)} are used by the objectives "
+                          f"but not in the events read (columns: {', '.join(schema.names())})")
+    ts = _ts_expr(schema)
+    start = EPOCH + timedelta(microseconds=plan.start_us)
+    as_of = EPOCH + timedelta(microseconds=plan.as_of_us)
+    ts_us = ts.dt.epoch("us")
+    keys = [
+        pl.col("run_id"),
+        ((plan.as_of_us - ts_us + plan.bucket_us - 1) // plan.bucket_us).alias("j"),
+        *((ts_us // size).alias(key) for size, key in plan.slice_keys.items()),
+    ]
+    aggs = []
+    for i, o in enumerate(spec.objectives):
+        valid = all_of(o.valid)
+        aggs.append(valid.sum().cast(pl.Int64).alias(plan.valid_col(i)))
+        aggs.append((valid & all_of(o.good)).sum().cast(pl.Int64).alias(plan.good_col(i)))
+    aggs += [ts_us.min().alias("first_us"), ts_us.max().alias("last_us")]
+    return (events.filter((ts >= start) & (ts < as_of))
+            .group_by(keys).agg(aggs))
+
+
+# -- units: the small per-objective series every window is summed from -----------------
+
+
+@dataclass
+class Units:
+    """Time-ordered units (buckets or slices) of one objective with their counts."""
+
+    starts: list[int]  # us since the epoch, ascending
+    length: int  # us
+    valid: list[int]  # prefix sums (len = units + 1)
+    good: list[int]
+    measured: list[int]
+
+    @classmethod
+    def of(cls, starts: list[int], length: int, valid: list[int], good: list[int],
+           measured: list[int]) -> Units:
+        def prefix(values: list[int]) -> list[int]:
+            out = [0]
+            for value in values:
+                out.append(out[-1] + value)
+            return out
+
+        return cls(starts, length, prefix(valid), prefix(good), prefix(measured))
+
+    def window(self, as_of_us: int, window_us: int) -> tuple[int, int, int]:
+        """(valid, good, measured) of the units overlapping [as_of - window, as_of)."""
+        first = bisect_right(self.starts, as_of_us - window_us - self.length)
+        last = bisect_left(self.starts, as_of_us)
+        return (self.valid[last] - self.valid[first], self.good[last] - self.good[first],
+                self.measured[last] - self.measured[first])
+
+    def bad_before(self, as_of_us: int, window_us: int, t_us: int) -> int:
+        """Bad count of the window's units that start before t."""
+        first = bisect_right(self.starts, as_of_us - window_us - self.length)
+        last = max(first, bisect_left(self.starts, min(t_us, as_of_us)))
+        return (self.valid[last] - self.valid[first]) - (self.good[last] - self.good[first])
+
+
+def _occurrence_units(fine: pl.DataFrame, i: int, plan: Plan) -> Units:
+    import polars as pl
+
+    valid, good = Plan.valid_col(i), Plan.good_col(i)
+    per_bucket = (fine.group_by("j").agg(pl.col(valid).sum(), pl.col(good).sum())
+                  .filter(pl.col(valid) > 0).sort("j", descending=True))
+    starts = [plan.as_of_us - j * plan.bucket_us for j in per_bucket["j"].to_list()]
+    counts = per_bucket[valid].to_list()
+    return Units.of(starts, plan.bucket_us, counts, per_bucket[good].to_list(),
+                    [1 if c else 0 for c in counts])
+
+
+def _expected_slices(fine: pl.DataFrame, key: str, size: int) -> pl.DataFrame:
+    """Slice indices overlapping some run's lifetime (first to last event), once each."""
+    import polars as pl
+
+    lifetimes = fine.group_by("run_id").agg(pl.col("first_us").min(), pl.col("last_us").max())
+    return (lifetimes.select(pl.int_ranges(pl.col("first_us") // size,
+                                           pl.col("last_us") // size + 1).alias(key))
+            .explode(key).unique().drop_nulls())
+
+
+def _timeslice_units(fine: pl.DataFrame, i: int, o: Objective, plan: Plan,
+                     expected: dict[int, pl.DataFrame]) -> Units:
+    import polars as pl
+
+    size = _us(o.slice)  # type: ignore[arg-type]
+    key = plan.slice_keys[size]
+    if size not in expected:
+        expected[size] = _expected_slices(fine, key, size)
+    valid, good = Plan.valid_col(i), Plan.good_col(i)
+    per_slice = fine.group_by(key).agg(pl.col(valid).sum(), pl.col(good).sum())
+    slices = (expected[size].join(per_slice, on=key, how="left")
+              .with_columns(pl.col(valid, good).fill_null(0))
+              .sort(key))
+    measured = (slices[valid] > 0).cast(pl.Int64).to_list()
+    all_good = ((slices[valid] > 0) & (slices[good] == slices[valid])).cast(pl.Int64).to_list()
+    return Units.of([s * size for s in slices[key].to_list()], size, [1] * slices.height,
+                    all_good, measured)
+
+
+# -- the report of one objective -------------------------------------------------------
+
+
+def _burn(valid: int, good: int, budget_ratio: Fraction, min_events: int) -> Fraction | None:
+    """(1 - SLI) / budget_ratio, only with at least min_events (and at least 1) valid."""
+    if valid == 0 or valid < min_events:
+        return None
+    return Fraction(valid - good, valid) / budget_ratio
+
+
+def _burn_down(units: Units, plan: Plan, window_us: int, allowed_bad: Fraction
+               ) -> list[dict[str, Any]]:
+    """Budget remaining at each day (each unit if W < 2 d; <= ~200 points) of the window."""
+    step = DAY_US if window_us >= 2 * DAY_US else units.length
+    if window_us / step > MAX_BURN_DOWN_POINTS:
+        step = -(-window_us // MAX_BURN_DOWN_POINTS // units.length) * units.length
+    start = plan.as_of_us - window_us
+    times = [*range(start, plan.as_of_us, step), plan.as_of_us]
+    points = []
+    for t in times:
+        bad = units.bad_before(plan.as_of_us, window_us, t)
+        value = None if allowed_bad == 0 else rounded(1 - bad / allowed_bad)
+        points.append({"t": _iso(t), "budget_remaining": value})
+    return points
+
+
+def _status(valid: int, min_events: int, budget_remaining: Fraction | None, firing: bool,
+            at_risk_below: Fraction) -> str:
+    if valid == 0 or budget_remaining is None:
+        return "no_data"
+    if valid < min_events:
+        return "insufficient_data"
+    if budget_remaining < 0:
+        return "breached"
+    if firing or budget_remaining < at_risk_below:
+        return "at_risk"
+    return "met"
+
+
+def objective_report(o: Objective, units: Units, plan: Plan, at_risk_below: float
+                     ) -> dict[str, Any]:
+    """Every number of one objective, JSON-ready, from its units (DESIGN.md §7)."""
+    window_us = _us(o.window)
+    valid, good, measured = units.window(plan.as_of_us, window_us)
+    bad = valid - good
+    budget_ratio = _exact(1) - _exact(o.target)
+    allowed_bad = budget_ratio * valid
+    budget_remaining = 1 - bad / allowed_bad if valid else None
+    timeslices = o.budgeting == "Timeslices"
+    remaining = None
+    if valid:
+        remaining = allowed_bad - bad
+        if timeslices:
+            remaining *= Fraction(units.length, 60_000_000)  # slices -> minutes
+    burns: dict[timedelta, tuple[Fraction | None, int]] = {}
+    for window in o.burn_windows:
+        v, g, _ = units.window(plan.as_of_us, _us(window))
+        burns[window] = (_burn(v, g, budget_ratio, o.min_events), v)
+    alerts = []
+    for tier in o.tiers:
+        k = _exact(tier.budget_fraction) * Fraction(_us(o.window), _us(tier.long))
+        burn_long, burn_short = burns[tier.long][0], burns[tier.short][0]
+        firing = (burn_long is not None and burn_short is not None
+                  and burn_long > k and burn_short > k)
+        alerts.append({"severity": tier.severity, "long": format_duration(tier.long),
+                       "short": format_duration(tier.short), "k": rounded(k),
+                       "burn_long": rounded(burn_long), "burn_short": rounded(burn_short),
+                       "firing": firing})
+    current = burns[o.tiers[0].long][0] if o.tiers else None
+    exhaustion = None
+    if current and current > 0 and budget_remaining is not None and budget_remaining > 0:
+        exhaustion = budget_remaining * Fraction(window_us, US_PER_HOUR) / current
+    return {
+        "name": o.name,
+        "description": o.description,
+        "budgeting": o.budgeting,
+        "target": o.target,
+        "window": format_duration(o.window),
+        "window_start": _iso(plan.as_of_us - window_us),
+        "window_end": _iso(plan.as_of_us),
+        "valid": valid,
+        "good": good,
+        "bad": bad,
+        "sli": rounded(Fraction(good, valid)) if valid else None,
+        "budget_ratio": rounded(budget_ratio),
+        "allowed_bad": rounded(allowed_bad),
+        "budget_remaining": rounded(budget_remaining),
+        "remaining": rounded(remaining),
+        "remaining_unit": "minutes" if timeslices else "events",
+        "coverage": rounded(Fraction(measured, valid)) if timeslices and valid else None,
+        "burn_rates": [{"window": format_duration(w), "burn": rounded(b), "valid": v}
+                       for w, (b, v) in burns.items()],
+        "alerts": alerts,
+        "time_to_exhaustion_h": rounded(exhaustion),
+        "status": _status(valid, o.min_events, budget_remaining,
+                          any(a["firing"] for a in alerts), _exact(at_risk_below)),
+        "min_events": o.min_events,
+        "burn_down": _burn_down(units, plan, window_us, allowed_bad),
+    }
+
+
+def evaluate(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, as_of: datetime,
+             bucket: timedelta = BUCKET) -> list[dict[str, Any]]:
+    """One JSON-ready report dict per objective, for windows ending at `as_of` (exclusive).
+
+    The events are read once: one query, collected once, then every window is derived from
+    its small result."""
+    if not spec.objectives:
+        return []
+    plan = make_plan(spec, as_of, bucket)
+    fine = build_query(events, spec, plan).collect()
+    expected: dict[int, pl.DataFrame] = {}
+    reports = []
+    for i, o in enumerate(spec.objectives):
+        units = (_timeslice_units(fine, i, o, plan, expected) if o.budgeting == "Timeslices"
+                 else _occurrence_units(fine, i, plan))
+        reports.append(objective_report(o, units, plan, spec.at_risk_below))
+    return reports

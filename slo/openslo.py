@@ -1,0 +1,75 @@
+"""Export the objectives as OpenSLO `openslo/v1` SLO documents (`python -m slo export_openslo=`).
+
+Each objective becomes one `kind: SLO` with an inline ratio indicator.  OpenSLO has no query
+language of its own; the good and total metrics name a `metricSource` of type
+`pre-execution-runner` whose spec holds our structured conditions ({field, op, value}) —
+total = the valid conditions, good = valid AND good.  Alert tiers are kept as annotations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slo.durations import format_duration
+from slo.spec import Objective, SloSpec
+
+API_VERSION = "openslo/v1"
+SOURCE_TYPE = "pre-execution-runner"
+
+
+def dns_name(name: str) -> str:
+    """OpenSLO names are DNS labels: api_response_time -> api-response-time."""
+    return name.replace("_", "-").lower()
+
+
+def _source(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"metricSource": {"type": SOURCE_TYPE,
+                             "spec": {"table": "metric_events", "conditions": conditions}}}
+
+
+def _document(spec: SloSpec, o: Objective) -> dict[str, Any]:
+    valid = [c.as_dict() for c in o.valid]
+    good = [c.as_dict() for c in (*o.valid, *o.good)]  # fresh dicts: no YAML anchors
+    objective: dict[str, Any] = {"displayName": o.name, "target": o.target}
+    if o.budgeting == "Timeslices" and o.slice is not None:
+        # A slice is good when all its valid events are good (and there is at least one).
+        objective["timeSliceTarget"] = 1
+        objective["timeSliceWindow"] = format_duration(o.slice)
+    annotations = {
+        "pre-execution-runner/valid": " AND ".join(c.describe() for c in o.valid) or "any event",
+        "pre-execution-runner/good": " AND ".join(c.describe() for c in o.good) or "any event",
+        "pre-execution-runner/min-events": str(o.min_events),
+        "pre-execution-runner/alert-tiers": "; ".join(
+            f"{t.severity} {format_duration(t.long)}/{format_duration(t.short)} "
+            f"k={t.k(o.window):g}" for t in o.tiers),
+    }
+    name = dns_name(o.name)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "SLO",
+        "metadata": {"name": name, "displayName": o.name, "annotations": annotations},
+        "spec": {
+            "description": o.description,
+            "service": spec.service,
+            "indicator": {
+                "metadata": {"name": f"{name}-sli", "displayName": f"{o.name} indicator"},
+                "spec": {"ratioMetric": {"counter": True, "good": _source(good),
+                                         "total": _source(valid)}},
+            },
+            "timeWindow": [{"duration": format_duration(o.window), "isRolling": True}],
+            "budgetingMethod": o.budgeting,
+            "objectives": [objective],
+        },
+    }
+
+
+def to_openslo(spec: SloSpec) -> list[dict[str, Any]]:
+    """One OpenSLO v1 SLO document per objective."""
+    return [_document(spec, o) for o in spec.objectives]
+
+
+def dump_openslo(spec: SloSpec) -> str:
+    """The documents as one multi-document YAML text."""
+    import yaml
+
+    return yaml.safe_dump_all(to_openslo(spec), sort_keys=False, allow_unicode=True)

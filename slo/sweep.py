@@ -1,0 +1,75 @@
+"""The sweep report: one row per multirun job (its overrides as columns, run status, SLIs and
+budgets), written to the sweep root as sweep_report.json / .md.
+
+It is built from the job folders on disk after the sweep, not from Hydra's `on_multirun_end`
+callback, which Hydra skips when a job failed: a sweep with failed jobs still gets its report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from slo.report import SCHEMA_VERSION, now_iso, worst_status, write_report
+
+
+def _overrides(job_dir: Path) -> dict[str, str]:
+    """{'adapter.faults.error_rate': '0.05'} from Hydra's .hydra/overrides.yaml."""
+    import yaml
+
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    pairs = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return dict(str(p).lstrip("+~").split("=", 1) for p in pairs if "=" in str(p))
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def job_row(job_dir: Path) -> dict[str, Any]:
+    result = _read_json(job_dir / "result.json") or {}
+    slo = result.get("slo") or {}
+    objectives = slo.get("objectives")
+    return {
+        "job": int(job_dir.name) if job_dir.name.isdigit() else job_dir.name,
+        "path": str(job_dir),
+        "overrides": _overrides(job_dir),
+        # A job folder without result.json never finished (crashed or killed).
+        "status": result.get("status", "no result (crashed?)"),
+        "exit_code": result.get("exit_code"),
+        "slo_status": slo.get("worst_status"),
+        "objectives": objectives,
+    }
+
+
+def sweep_report(sweep_dir: Path) -> dict[str, Any]:
+    jobs = sorted((job_row(d) for d in sweep_dir.iterdir() if d.is_dir() and (
+        (d / ".hydra").is_dir() or (d / "result.json").is_file())),
+        key=lambda j: (isinstance(j["job"], str), j["job"]))
+    keys = sorted({k for j in jobs for k in j["overrides"]})
+    names = sorted({n for j in jobs for n in (j["objectives"] or {})})
+    service = next((str(j["overrides"].get("slo.service")) for j in jobs
+                    if "slo.service" in j["overrides"]), "trading-bot")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "sweep",
+        "generated_at": now_iso(),
+        "as_of": now_iso(),
+        "service": service,
+        "status": worst_status([j["slo_status"] for j in jobs if j["slo_status"]]),
+        "objectives": [],
+        "sweep_dir": str(sweep_dir),
+        "override_keys": keys,
+        "objective_names": names,
+        "jobs": jobs,
+    }
+
+
+def write_sweep_report(sweep_dir: Path) -> list[Path]:
+    return write_report(sweep_report(sweep_dir), sweep_dir / "sweep_report")
