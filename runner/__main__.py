@@ -26,9 +26,11 @@ def _task(cfg: DictConfig) -> int:
 
     COMMAND.started()
     hydra_config = HydraConfig.get()
-    if hydra_config.mode == RunMode.MULTIRUN and not SWEEP_DIRS:
+    sweep_job = hydra_config.mode == RunMode.MULTIRUN
+    if sweep_job and not SWEEP_DIRS:
         SWEEP_DIRS.append(Path(hydra_config.sweep.dir))
-    return COMMAND.finished(run_main(cfg, Path(hydra_config.runtime.output_dir)))
+    return COMMAND.finished(run_main(cfg, Path(hydra_config.runtime.output_dir),
+                                     sweep_job=sweep_job))
 
 
 def _sweep_report() -> None:

@@ -20,6 +20,8 @@ from runner.errors import EXIT_INVALID, ConfigError
 from runner.plan import Plan, build_plan
 from runner.validate import validate_config
 
+# A sweep job whose config was invalid keeps its folder with only this file (and .hydra/).
+ERROR_NAME = "error.txt"
 # Files that mean a folder already holds another run; never overwrite them.
 RUN_MARKERS = ("events.jsonl", "result.json")
 
@@ -64,11 +66,14 @@ def prepare(cfg: Any, run_dir: Path) -> tuple[dict[str, Any], Plan]:
     return config, plan
 
 
-def main(cfg: Any, run_dir: Path) -> int:
+def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
     try:
         config, plan = prepare(cfg, run_dir)
     except ConfigError as error:
-        discard_unused(run_dir)
+        if sweep_job:  # the sweep report must still show this job, and why it did not run
+            (run_dir / ERROR_NAME).write_text("\n".join(error.problems) + "\n", encoding="utf-8")
+        else:
+            discard_unused(run_dir)
         return report_config_error(error)
     run_dir.mkdir(parents=True, exist_ok=True)
     plan.write(run_dir / "plan.json")

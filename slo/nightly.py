@@ -43,6 +43,12 @@ def with_window(slo: dict[str, Any], window: str | None) -> dict[str, Any]:
     """The slo node with every objective's timeWindow replaced by `window` (when given)."""
     if window is None:
         return slo
+    from slo.durations import parse_duration
+
+    try:
+        parse_duration(str(window))
+    except ValueError as exc:
+        raise ConfigError(f"window: {exc}") from None
     objectives = {name: {**o, "timeWindow": str(window)} for name, o in slo["objectives"].items()}
     return {**slo, "objectives": objectives}
 

@@ -22,7 +22,8 @@ def _overrides(job_dir: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     pairs = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return dict(str(p).lstrip("+~").split("=", 1) for p in pairs if "=" in str(p))
+    split = (str(p).lstrip("+~").split("=", 1) for p in pairs if "=" in str(p))
+    return {key: value.strip("'\"") for key, value in split}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -32,17 +33,27 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def _status(job_dir: Path, result: dict[str, Any]) -> tuple[str, int | None]:
+    """The job's status and exit code, also for jobs that never wrote a result.json."""
+    if "status" in result:
+        return result["status"], result.get("exit_code")
+    error = job_dir / "error.txt"
+    if error.is_file():
+        return "invalid config: " + error.read_text(encoding="utf-8").splitlines()[0], 2
+    return "no result (crashed or killed)", None
+
+
 def job_row(job_dir: Path) -> dict[str, Any]:
     result = _read_json(job_dir / "result.json") or {}
+    status, exit_code = _status(job_dir, result)
     slo = result.get("slo") or {}
     objectives = slo.get("objectives")
     return {
         "job": int(job_dir.name) if job_dir.name.isdigit() else job_dir.name,
         "path": str(job_dir),
         "overrides": _overrides(job_dir),
-        # A job folder without result.json never finished (crashed or killed).
-        "status": result.get("status", "no result (crashed?)"),
-        "exit_code": result.get("exit_code"),
+        "status": status,
+        "exit_code": exit_code,
         "slo_status": slo.get("worst_status"),
         "objectives": objectives,
     }
