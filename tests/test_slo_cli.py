@@ -147,7 +147,8 @@ def test_run_report_and_rebuild(tmp_path):
 
 
 def test_run_exits_3_when_breached_and_fail_on_breach(tmp_path):
-    impossible = "slo.objectives.api_response_time.indicator.good=[{field:latency_ms,op:lt,value:1}]"
+    impossible = ("slo.objectives.api_response_time.indicator.good="
+                  "[{field:latency_ms,op:lt,value:1}]")
     done = run_cli("slo.fail_on_breach=true", impossible, cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     result = json.loads((only_run_dir(tmp_path) / "result.json").read_text())
