@@ -12,6 +12,7 @@ Nothing here is fatal.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -61,10 +62,11 @@ def discover(roots: Iterable[Path]) -> list[RunSource]:
             root = root.parent
         if not root.is_dir():
             continue
-        for name in (PARQUET_NAME, JOURNAL_NAME):
-            for path in root.rglob(name):
-                if path.is_file():
-                    folders.setdefault(path.parent.resolve(), {})[name] = path
+        for folder, _dirs, files in os.walk(root):  # one walk for both file names
+            found = {name: Path(folder, name) for name in (PARQUET_NAME, JOURNAL_NAME)
+                     if name in files}
+            if found:
+                folders.setdefault(Path(folder).absolute(), {}).update(found)
     return [RunSource(folder=folder, parquet=files.get(PARQUET_NAME),
                       journal=files.get(JOURNAL_NAME))
             for folder, files in sorted(folders.items())]
