@@ -49,7 +49,7 @@ def worst(codes: list[int]) -> int:
     return EXIT_OK
 
 
-class HydraCommand:
+class HydraCommand:  # one per process: COMMAND below
     """Runs a `@hydra.main` function and turns what happened into the project's exit code.
 
     The task function calls `started()` first thing, then returns its exit code to `finished()`.
@@ -75,8 +75,13 @@ class HydraCommand:
             sys.stderr = self._stderr
             sys.stderr.write(self._held.getvalue())
 
-    def run(self, hydra_main: Callable[[], Any], after: Callable[[], None] | None = None) -> int:
-        """Call Hydra's entry point; returns the exit code (the caller passes it to sys.exit)."""
+    def run(self, hydra_main: Callable[[], Any],
+            after: Callable[[], list[int]] | None = None) -> int:
+        """Call Hydra's entry point; returns the exit code (the caller passes it to sys.exit).
+
+        `after` runs once Hydra has returned (or failed) and may add exit codes, e.g. those of
+        sweep jobs that ran in other processes.
+        """
         if os.environ.get("HYDRA_FULL_ERROR") != "1":
             sys.stderr = self._held
         try:
@@ -99,6 +104,11 @@ class HydraCommand:
             code = EXIT_INVALID
         finally:
             self._release()
-        if after is not None:
-            after()
+        if after is not None and self.has_started:
+            code = worst([code, *after()])
         return code
+
+
+# The command of this process. A sweep's launching process never runs a job itself with
+# launchers such as joblib, so runner.callbacks marks it started when the sweep begins.
+COMMAND = HydraCommand()

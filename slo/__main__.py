@@ -7,9 +7,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from runner.cli import HydraCommand, config_path
-
-COMMAND = HydraCommand()
+from runner.cli import COMMAND, config_path
 
 
 @hydra.main(version_base="1.3", config_path=config_path(), config_name="nightly")

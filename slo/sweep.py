@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from slo.report import SCHEMA_VERSION, now_iso, worst_status, write_report
+from slo.report import SCHEMA_VERSION, now_iso, worst_status
 
 
 def _overrides(job_dir: Path) -> dict[str, str]:
@@ -81,6 +81,3 @@ def sweep_report(sweep_dir: Path) -> dict[str, Any]:
         "jobs": jobs,
     }
 
-
-def write_sweep_report(sweep_dir: Path) -> list[Path]:
-    return write_report(sweep_report(sweep_dir), sweep_dir / "sweep_report")

@@ -1,0 +1,50 @@
+"""The Hydra task of `python -m runner`, in an importable module: launchers that run jobs in
+other processes (joblib, Ray, SLURM) pickle it by reference instead of by value.
+
+After a multirun sweep, the sweep root gets sweep_report.json/.md, also when jobs failed, and the
+command's exit code is the worst of its jobs' (read from their folders, whatever the launcher).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from runner.cli import COMMAND, config_path
+
+
+@hydra.main(version_base="1.3", config_path=config_path(), config_name="config")
+def task(cfg: DictConfig) -> int:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from runner.app import main as run_main
+
+    COMMAND.started()
+    hydra_config = HydraConfig.get()
+    return COMMAND.finished(run_main(cfg, Path(hydra_config.runtime.output_dir),
+                                     sweep_job=hydra_config.mode == RunMode.MULTIRUN))
+
+
+def sweep_reports() -> list[int]:
+    """Compare each sweep's jobs at its root; returns the jobs' exit codes."""
+    from runner.callbacks import SWEEP_DIRS
+
+    codes: list[int] = []
+    for sweep_dir in SWEEP_DIRS:
+        try:
+            from slo.report import write_report
+            from slo.sweep import sweep_report
+
+            report = sweep_report(sweep_dir)
+            written = write_report(report, sweep_dir / "sweep_report")
+            print(f"sweep report: {written[0]}")
+            codes += [1 if j["exit_code"] is None else j["exit_code"] for j in report["jobs"]]
+        except Exception as exc:  # reported, never fatal: the job folders are intact
+            print(f"error: sweep report for {sweep_dir} failed: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            codes.append(1)
+    return codes
