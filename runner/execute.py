@@ -189,7 +189,7 @@ class Executor:
                             f"failed; {retried} retry attempt(s) (details in run.log)")
         log = ctx.log.info if result.status == SUCCEEDED else ctx.log.error
         log(f"phase {spec.name}: {result.status} in {result.duration_s:.3f}s"
-            + (f" — {result.error}" if result.error else ""))
+            + (f" - {result.error}" if result.error else ""))
         ctx.recorder.phase = None
         return result
 
