@@ -1,0 +1,307 @@
+"""Binance spot REST wire format for the simulator core's ccxt-shaped data.
+
+Pure functions, no I/O and no ccxt import: the HTTP server (adapters.sim.server) turns core
+results into these JSON shapes and core exceptions into Binance's `{"code", "msg"}` errors, so
+a real ccxt `binance` client parses them exactly as it parses api.binance.com.  Numbers travel
+as strings with 8 decimals, as Binance sends them; symbols as 'BTCUSDT'.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+MINUTE_MS = 60_000
+DAY_MS = 86_400_000
+INTERVAL_MINUTES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
+STATUS_TO_WIRE = {"open": "NEW", "closed": "FILLED", "canceled": "CANCELED"}
+RATE_LIMITS = [
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+]
+
+
+class ApiError(Exception):
+    """A Binance error answer: HTTP status plus the JSON body {"code": ..., "msg": ...}."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(f"{status} {code} {msg}")
+        self.status, self.code, self.msg = status, code, msg
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "msg": self.msg}
+
+
+def invalid_symbol() -> ApiError:
+    return ApiError(400, -1121, "Invalid symbol.")
+
+
+def missing(name: str) -> ApiError:
+    return ApiError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, "
+                                "or malformed.")
+
+
+def not_required(name: str) -> ApiError:
+    return ApiError(400, -1106, f"Parameter '{name}' sent when not required.")
+
+
+def illegal(name: str) -> ApiError:
+    return ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range "
+                                "is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.")
+
+
+def error_from_core(exc: Exception, action: str = "query") -> ApiError:
+    """The Binance answer for a ccxt exception raised by the core.
+
+    `action` tells an unknown order apart: Binance says -2013 to a query, -2011 to a cancel.
+    """
+    kind, text = type(exc).__name__, str(exc)
+    if kind == "BadSymbol":
+        return invalid_symbol()
+    if kind == "InsufficientFunds":
+        return ApiError(400, -2010, "Account has insufficient balance for requested action.")
+    if kind == "OrderNotFound":
+        if action == "cancel":
+            return ApiError(400, -2011, "Unknown order sent.")
+        return ApiError(400, -2013, "Order does not exist.")
+    if kind == "InvalidOrder":
+        if text.startswith("Duplicate order"):
+            return ApiError(400, -2010, "Duplicate order sent.")
+        for prefix, name in (("LOT_SIZE", "LOT_SIZE"), ("PRICE_FILTER", "PRICE_FILTER"),
+                             ("MIN_NOTIONAL", "NOTIONAL")):
+            if text.startswith(prefix):
+                return ApiError(400, -1013, f"Filter failure: {name}")
+        return ApiError(400, -1013, text)
+    if kind == "BadRequest":
+        if "timeframe" in text:
+            return ApiError(400, -1120, "Invalid interval.")
+        return ApiError(400, -1100, text)
+    return ApiError(500, -1000, "An unknown error occurred while processing the request.")
+
+
+# -- numbers and symbols ----------------------------------------------------------------------
+
+
+def num(value: float | None) -> str:
+    """Binance's decimal string: 8 places ('60000.00000000').
+
+    Goes through the float's shortest repr, so 3291465639.6 reads '3291465639.60000000' and
+    not the binary noise '3291465639.59999990'.
+    """
+    return format(Decimal(repr(float(value or 0.0))), ".8f")
+
+
+def wire_symbol(symbol: str) -> str:
+    """'BTC/USDT' -> 'BTCUSDT'."""
+    return symbol.replace("/", "")
+
+
+def symbol_index(markets: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Wire id -> unified symbol ('BTCUSDT' -> 'BTC/USDT'); needs the markets to split ids."""
+    return {wire_symbol(symbol): symbol for symbol in markets}
+
+
+def parse_symbol_list(raw: str) -> list[str]:
+    """Binance's `symbols` parameter: a JSON-ish array '["BTCUSDT","ETHUSDT"]'."""
+    return [s.strip().strip('"') for s in raw.strip().strip("[]").split(",") if s.strip()]
+
+
+def step_floor(value: float, step: float) -> float:
+    """`value` rounded down onto the `step` grid (1e-9 relative slack for float noise)."""
+    return round(math.floor(value / step + 1e-9) * step, 10)
+
+
+# -- market data ------------------------------------------------------------------------------
+
+
+def symbol_info(market: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of exchangeInfo.symbols, with the filters the core enforces."""
+    limits, precision = market["limits"], market["precision"]
+    amount, price, cost = limits["amount"], limits["price"], limits["cost"]
+    lot = {"minQty": num(amount["min"]), "maxQty": num(amount["max"]),
+           "stepSize": num(precision["amount"])}
+    min_notional = num(cost["min"])
+    return {
+        "symbol": market["id"], "status": "TRADING" if market.get("active", True) else "BREAK",
+        "baseAsset": market["base"], "baseAssetPrecision": 8,
+        "quoteAsset": market["quote"], "quotePrecision": 8, "quoteAssetPrecision": 8,
+        "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+        "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False,
+        "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": False,
+        "cancelReplaceAllowed": False, "amendAllowed": False,
+        "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": num(price["min"]),
+             "maxPrice": num(price["max"]), "tickSize": num(precision["price"])},
+            {"filterType": "LOT_SIZE", **lot},
+            {"filterType": "MARKET_LOT_SIZE", **lot},
+            {"filterType": "MIN_NOTIONAL", "minNotional": min_notional,
+             "applyToMarket": True, "avgPriceMins": 5},
+            {"filterType": "NOTIONAL", "minNotional": min_notional, "applyMinToMarket": True,
+             "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+        ],
+        "permissions": ["SPOT"], "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+        "allowedSelfTradePreventionModes": ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER",
+                                            "EXPIRE_BOTH"],
+    }
+
+
+def exchange_info(markets: Iterable[Mapping[str, Any]], server_time: int) -> dict[str, Any]:
+    return {"timezone": "UTC", "serverTime": server_time, "rateLimits": RATE_LIMITS,
+            "exchangeFilters": [], "symbols": [symbol_info(m) for m in markets]}
+
+
+def level_qty(market: Mapping[str, Any], ticker: Mapping[str, Any], level: int = 0) -> float:
+    """A deterministic book quantity: a tenth of an average minute's volume, growing per level."""
+    step = market["precision"]["amount"]
+    per_minute = (ticker.get("baseVolume") or 0.0) / 1_440.0
+    return max(step_floor(per_minute * 0.1 * (1 + 0.5 * level), step), market["limits"]["amount"]
+               ["min"])
+
+
+def ticker_24hr(market: Mapping[str, Any], ticker: Mapping[str, Any]) -> dict[str, Any]:
+    last, open_ = ticker["last"], ticker["open"]
+    base_volume, quote_volume = ticker["baseVolume"], ticker["quoteVolume"]
+    qty = num(level_qty(market, ticker))
+    now = ticker["timestamp"]
+    change = last - open_
+    return {
+        "symbol": market["id"], "priceChange": num(change),
+        "priceChangePercent": f"{(change / open_ * 100.0 if open_ else 0.0):.3f}",
+        "weightedAvgPrice": num(quote_volume / base_volume if base_volume else last),
+        "prevClosePrice": num(open_), "lastPrice": num(last), "lastQty": qty,
+        "bidPrice": num(ticker["bid"]), "bidQty": qty, "askPrice": num(ticker["ask"]),
+        "askQty": qty, "openPrice": num(open_), "highPrice": num(ticker["high"]),
+        "lowPrice": num(ticker["low"]), "volume": num(base_volume),
+        "quoteVolume": num(quote_volume), "openTime": now - DAY_MS, "closeTime": now,
+        "firstId": 0, "lastId": 1_439, "count": 1_440,
+    }
+
+
+def price_ticker(market: Mapping[str, Any], ticker: Mapping[str, Any]) -> dict[str, Any]:
+    return {"symbol": market["id"], "price": num(ticker["last"])}
+
+
+def book_ticker(market: Mapping[str, Any], ticker: Mapping[str, Any]) -> dict[str, Any]:
+    qty = num(level_qty(market, ticker))
+    return {"symbol": market["id"], "bidPrice": num(ticker["bid"]), "bidQty": qty,
+            "askPrice": num(ticker["ask"]), "askQty": qty}
+
+
+def kline(row: list[float], interval: str) -> list[Any]:
+    """A core OHLCV row as Binance's 12-field kline array (synthetic quote/taker volumes)."""
+    ts, open_, high, low, close, volume = row
+    width = INTERVAL_MINUTES[interval] * MINUTE_MS
+    quote = volume * (open_ + close) / 2.0
+    return [int(ts), num(open_), num(high), num(low), num(close), num(volume),
+            int(ts) + width - 1, num(quote), max(1, round(volume * 10)), num(volume / 2.0),
+            num(quote / 2.0), "0"]
+
+
+def depth(
+    market: Mapping[str, Any], ticker: Mapping[str, Any], limit: int, update_id: int
+) -> dict[str, Any]:
+    """`limit` synthetic levels a side, 1 bp apart, starting at the core's bid and ask."""
+    tick = market["precision"]["price"]
+    gap = max(tick, round(ticker["last"] * 1e-4 / tick) * tick)
+    bids, asks = [], []
+    for i in range(limit):
+        qty = num(level_qty(market, ticker, i))
+        bid = round(ticker["bid"] - i * gap, 10)
+        if bid > 0:
+            bids.append([num(bid), qty])
+        asks.append([num(round(ticker["ask"] + i * gap, 10)), qty])
+    return {"lastUpdateId": update_id, "bids": bids, "asks": asks}
+
+
+# -- account and orders -----------------------------------------------------------------------
+
+
+def account(
+    balances: Mapping[str, Mapping[str, float]], now: int, taker: float, maker: float,
+    omit_zero: bool = False,
+) -> dict[str, Any]:
+    rows = [{"asset": c, "free": num(b["free"]), "locked": num(b["used"])}
+            for c, b in balances.items()]
+    if omit_zero:
+        rows = [r for r in rows if float(r["free"]) or float(r["locked"])]
+    return {
+        "makerCommission": round(maker * 10_000), "takerCommission": round(taker * 10_000),
+        "buyerCommission": 0, "sellerCommission": 0,
+        "commissionRates": {"maker": num(maker), "taker": num(taker), "buyer": num(0),
+                            "seller": num(0)},
+        "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
+        "requireSelfTradePrevention": False, "preventSor": False, "updateTime": now,
+        "accountType": "SPOT", "balances": rows, "permissions": ["SPOT"], "uid": 1,
+    }
+
+
+def _order_core(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict[str, Any]:
+    market_type = order["type"] == "market"
+    return {
+        "symbol": wire_symbol(order["symbol"]), "orderId": order_id, "orderListId": -1,
+        "clientOrderId": order["clientOrderId"],
+        "price": num(0.0 if market_type else order["price"]), "origQty": num(order["amount"]),
+        "executedQty": num(order["filled"]), "origQuoteOrderQty": num(0.0),
+        "cummulativeQuoteQty": num(order["cost"]),
+        "status": STATUS_TO_WIRE.get(order["status"], "NEW"),
+        "timeInForce": "GTC", "type": wire_type, "side": order["side"].upper(),
+        "selfTradePreventionMode": "NONE",
+    }
+
+
+def fills(order: Mapping[str, Any], trade_id: int) -> list[dict[str, Any]]:
+    if order["status"] != "closed":
+        return []
+    fee = order.get("fee") or {}
+    return [{"price": num(order["average"]), "qty": num(order["filled"]),
+             "commission": num(fee.get("cost")), "commissionAsset": fee.get("currency"),
+             "tradeId": trade_id}]
+
+
+def new_order(
+    order: Mapping[str, Any], order_id: int, wire_type: str, resp_type: str = "FULL"
+) -> dict[str, Any]:
+    """POST /api/v3/order's answer in ACK, RESULT or FULL shape."""
+    ack = {"symbol": wire_symbol(order["symbol"]), "orderId": order_id, "orderListId": -1,
+           "clientOrderId": order["clientOrderId"], "transactTime": order["timestamp"]}
+    if resp_type == "ACK":
+        return ack
+    body = {**_order_core(order, order_id, wire_type), **ack,
+            "workingTime": order["timestamp"]}
+    if resp_type == "FULL":
+        body["fills"] = fills(order, order_id)
+    return body
+
+
+def query_order(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict[str, Any]:
+    """GET /api/v3/order's answer."""
+    updated = order.get("lastTradeTimestamp") or order["timestamp"]
+    return {**_order_core(order, order_id, wire_type), "stopPrice": num(0.0),
+            "icebergQty": num(0.0), "time": order["timestamp"], "updateTime": updated,
+            "isWorking": True, "workingTime": order["timestamp"]}
+
+
+def cancel_order(
+    order: Mapping[str, Any], order_id: int, wire_type: str, cancel_id: str, now: int
+) -> dict[str, Any]:
+    """DELETE /api/v3/order's answer: clientOrderId is the cancel's own id, as on Binance."""
+    body = _order_core(order, order_id, wire_type)
+    return {**body, "origClientOrderId": order["clientOrderId"], "clientOrderId": cancel_id,
+            "transactTime": now}
+
+
+def trade(order: Mapping[str, Any], order_id: int, maker: bool) -> dict[str, Any]:
+    """A filled order as one myTrades row (the core fills every order in one piece)."""
+    fee = order.get("fee") or {}
+    return {"symbol": wire_symbol(order["symbol"]), "id": order_id, "orderId": order_id,
+            "orderListId": -1, "price": num(order["average"]), "qty": num(order["filled"]),
+            "quoteQty": num(order["cost"]), "commission": num(fee.get("cost")),
+            "commissionAsset": fee.get("currency"),
+            "time": order.get("lastTradeTimestamp") or order["timestamp"],
+            "isBuyer": order["side"] == "buy", "isMaker": maker, "isBestMatch": True}
