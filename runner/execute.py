@@ -166,10 +166,12 @@ class Executor:
         before = self._checks(spec.name, "pre")
         result.health["before"] = [h.to_dict() for h in before]
         blocking = [h for h in before if h.aborts]
-        if blocking:
+        if blocking and not spec.always:
             result.error = "HealthAbort: " + "; ".join(h.describe() for h in blocking)
             result.health_abort = True
         else:
+            if blocking:  # cleanup must still cancel orders and close connections
+                ctx.log.warning(f"phase {spec.name}: runs despite unhealthy checks (always)")
             self._attempts(spec, result)
         result.duration_s = round(time.perf_counter() - started, 6)
         ctx.recorder.record("phase", spec.name, result.status == SUCCEEDED,
@@ -178,7 +180,7 @@ class Executor:
                             max(result.attempts, 1), phase=spec.name)
         after = self._checks(spec.name, "post")
         result.health["after"] = [h.to_dict() for h in after]
-        if any(h.aborts for h in after) and not result.failed:
+        if any(h.aborts for h in after) and not result.failed and not spec.always:
             result.status = FAILED
             result.error = "HealthAbort: " + "; ".join(h.describe() for h in after if h.aborts)
             result.health_abort = True

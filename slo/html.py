@@ -22,7 +22,10 @@ def burn_down_svg(objective: dict[str, Any]) -> str:
     """Budget remaining over the window; the zero line is where the budget is exhausted."""
     from datetime import datetime
 
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # a dependency, but a broken install must not cost the whole report
+        return "<p>(burn-down chart needs matplotlib: pip install matplotlib)</p>"
 
     points = [p for p in objective["burn_down"] if p["budget_remaining"] is not None]
     figure = Figure(figsize=(5.2, 2.4), dpi=100)

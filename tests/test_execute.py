@@ -148,3 +148,4 @@ def test_unhealthy_check_aborts_or_warns_per_config(compose, tmp_path, policy, s
     assert (tmp_path / "a.ran").exists() is ran
     if policy == "abort":
         assert results["a"].error.startswith("HealthAbort: disk_space=")
+    assert results["cleanup"].status == "succeeded", "always phases run whatever the checks say"
