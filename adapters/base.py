@@ -48,7 +48,9 @@ class Exchange(ABC):
     """
 
     name: str = "exchange"
-    needs_keys: bool = False
+    # False when the adapter has no API keys: signed calls (balances, orders) cannot work, so the
+    # phases that need them are skipped with a reason instead of failing.
+    has_keys: bool = True
 
     def __init__(self) -> None:
         self._latency = threading.local()
@@ -176,6 +178,10 @@ class InstrumentedExchange:
     @property
     def name(self) -> str:
         return self.inner.name
+
+    @property
+    def has_keys(self) -> bool:
+        return self.inner.has_keys
 
     # -- the one recording/retrying path -------------------------------------------------
 

@@ -18,5 +18,10 @@ class ConfigError(Exception):
         super().__init__("; ".join(self.problems))
 
 
+class PhaseSkipped(Exception):
+    """A phase that cannot apply here (e.g. it needs API keys there are none of): `skipped`,
+    with this message as the reason, and not a failure."""
+
+
 class PhaseError(Exception):
     """A phase found something wrong that it reports in its own words (not retried)."""

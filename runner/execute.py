@@ -19,7 +19,7 @@ from typing import Any
 
 from adapters.base import RetryPolicy, is_retryable
 from runner.context import RunContext
-from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGINT, EXIT_SIGTERM
+from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGINT, EXIT_SIGTERM, PhaseSkipped
 from runner.health import HealthResult, run_checks
 from runner.phases import resolve_callable
 from runner.plan import PhaseSpec, Plan
@@ -174,9 +174,9 @@ class Executor:
                 ctx.log.warning(f"phase {spec.name}: runs despite unhealthy checks (always)")
             self._attempts(spec, result)
         result.duration_s = round(time.perf_counter() - started, 6)
-        ctx.recorder.record("phase", spec.name, result.status == SUCCEEDED,
+        ctx.recorder.record("phase", spec.name, result.status in (SUCCEEDED, SKIPPED),
                             result.duration_s * 1000.0,
-                            None if result.status == SUCCEEDED else _error_class(result),
+                            None if result.status in (SUCCEEDED, SKIPPED) else _error_class(result),
                             max(result.attempts, 1), phase=spec.name)
         after = self._checks(spec.name, "post")
         result.health["after"] = [h.to_dict() for h in after]
@@ -189,9 +189,9 @@ class Executor:
         if failed:
             ctx.log.warning(f"phase {spec.name}: {failed} of {calls} exchange call attempts "
                             f"failed; {retried} retry attempt(s) (details in run.log)")
-        log = ctx.log.info if result.status == SUCCEEDED else ctx.log.error
+        log = ctx.log.error if result.failed else ctx.log.info
         log(f"phase {spec.name}: {result.status} in {result.duration_s:.3f}s"
-            + (f" - {result.error}" if result.error else ""))
+            + (f" - {result.error or result.reason}" if result.error or result.reason else ""))
         ctx.recorder.phase = None
         return result
 
@@ -203,6 +203,9 @@ class Executor:
             if state is None:
                 result.status = TIMED_OUT
                 result.error = f"PhaseTimeout: exceeded timeout_s={spec.timeout_s:g}"
+                return
+            if isinstance(state.error, PhaseSkipped):
+                result.status, result.reason = SKIPPED, str(state.error)
                 return
             if state.error is None:
                 result.status = SUCCEEDED

@@ -65,3 +65,10 @@ def record_then_wait(ctx: Any, *, events: int = 10_000, wait_s: float = 60.0) ->
     record_many(ctx, events=events)
     Path(ctx.run_dir, "recorded.marker").write_text("yes")
     sleepy(ctx, seconds=wait_s)
+
+
+def needs_keys(ctx: Any) -> None:
+    """Stands for a phase that cannot run here."""
+    from runner.errors import PhaseSkipped
+
+    raise PhaseSkipped("needs API keys: set BINANCE_TESTNET_API_KEY and _SECRET")

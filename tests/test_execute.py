@@ -149,3 +149,16 @@ def test_unhealthy_check_aborts_or_warns_per_config(compose, tmp_path, policy, s
     if policy == "abort":
         assert results["a"].error.startswith("HealthAbort: disk_space=")
     assert results["cleanup"].status == "succeeded", "always phases run whatever the checks say"
+
+
+def test_a_phase_can_skip_itself_with_a_reason_without_failing_the_run(compose, tmp_path):
+    outcome, results, recorder = execute(compose, tmp_path, {
+        "signed": phase("fake_phases:needs_keys"),
+        "after": phase("fake_phases:ok", needs=["signed"]),
+    })
+    assert outcome.status == "succeeded"
+    assert results["signed"].status == "skipped"
+    assert results["signed"].reason.startswith("needs API keys")
+    assert results["after"].reason == ("needs signed (skipped: needs API keys: set "
+                                       "BINANCE_TESTNET_API_KEY and _SECRET)")
+    assert recorder.frame().filter(kind="phase")["ok"].to_list() == [True]

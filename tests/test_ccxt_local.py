@@ -1,0 +1,116 @@
+"""The real ccxt Binance client against the exchange simulator on 127.0.0.1 (env=local)."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from conftest import only_run_dir, run_cli
+
+from adapters.base import InstrumentedExchange, RetryPolicy
+from adapters.ccxt_exchange import CcxtExchange, check_config
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def record(self, kind, name, ok, latency_ms=None, error=None, attempt=1, symbol=None,
+               phase=None):
+        self.events.append((kind, name, ok, error, attempt))
+
+
+def wrapped(http_faults: dict | None = None):
+    sleeps: list[float] = []
+    exchange = CcxtExchange(simulator={"seed": 7, "symbols": ["BTC/USDT", "ETH/USDT"],
+                                       "http_faults": http_faults}, timeout_ms=2000)
+    sink = Sink()
+    return InstrumentedExchange(exchange, sink, RetryPolicy(max_attempts=3),
+                                sleep=sleeps.append, seed=1), sink, sleeps
+
+
+def test_env_local_runs_the_standard_plan_through_ccxt(tmp_path):
+    done = run_cli("env=local", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = only_run_dir(tmp_path)
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["adapter"] == "binance" and result["env"] == "local"
+    assert {p["status"] for p in result["phases"] if p["name"] != "load"} == {"succeeded"}
+    calls = pl.read_parquet(run_dir / "metrics.parquet").filter(
+        pl.col("kind").is_in(["api_call", "order"]))
+    assert {"load_markets", "fetch_ticker", "fetch_ohlcv", "ping", "server_time",
+            "create_order"} <= set(calls["name"])
+    assert calls["ok"].all() and calls["latency_ms"].min() > 0
+    orders = pl.read_parquet(run_dir / "orders.parquet")
+    assert orders["status"].to_list() == ["test"]  # dry-run: POST /api/v3/order/test
+
+
+def test_env_local_places_orders_only_with_dry_run_false(tmp_path):
+    done = run_cli("env=local", "dry_run=false", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    orders = pl.read_parquet(only_run_dir(tmp_path) / "orders.parquet")
+    assert orders["status"].to_list() == ["closed"]
+
+
+def test_rate_limit_is_retried_after_the_servers_retry_after():
+    exchange, sink, sleeps = wrapped(
+        {"GET ticker/24hr": [{"fault": "rate_limit", "first": 1, "retry_after_s": 2}]})
+    try:
+        exchange.connect()
+        exchange.load_markets()
+        assert exchange.fetch_ticker("BTC/USDT")["last"] > 0
+    finally:
+        exchange.close()
+    attempts = [e for e in sink.events if e[1] == "fetch_ticker"]
+    assert [(ok, error, attempt) for _, _, ok, error, attempt in attempts] == [
+        (False, "DDoSProtection", 1), (True, None, 2)]
+    assert sleeps == [2.0]
+
+
+@pytest.mark.parametrize(("fault", "error"), [("unavailable", "ExchangeNotAvailable"),
+                                              ("drop", "NetworkError")])
+def test_network_faults_are_retried(fault, error):
+    exchange, sink, _ = wrapped({"GET klines": [{"fault": fault, "first": 1}]})
+    try:
+        exchange.load_markets()
+        assert len(exchange.fetch_ohlcv("ETH/USDT", "1m", 20)) == 20
+    finally:
+        exchange.close()
+    assert [e[3] for e in sink.events if e[1] == "fetch_ohlcv"] == [error, None]
+
+
+def test_a_rejected_order_is_not_retried():
+    exchange, sink, _ = wrapped()
+    try:
+        exchange.load_markets()
+        with pytest.raises(Exception, match="NOTIONAL|notional"):
+            exchange.create_order("BTC/USDT", "buy", "market", 0.00001,
+                                  client_order_id="pxr-tiny-1", test=False)
+    finally:
+        exchange.close()
+    assert len([e for e in sink.events if e[1] == "create_order"]) == 1
+
+
+def test_accepted_but_response_lost_places_exactly_one_order():
+    exchange, sink, _ = wrapped(
+        {"POST order": [{"fault": "accepted_but_response_lost", "first": 1}]})
+    try:
+        exchange.load_markets()
+        order = exchange.create_order("BTC/USDT", "buy", "market", 0.001,
+                                      client_order_id="pxr-lost-1", test=False)
+        server = exchange.inner.server
+        placed = [cid for _symbol, cid in server._orders.values() if cid == "pxr-lost-1"]
+        posts = [r for r in server.requests if r[0] == "POST" and r[1].endswith("/order")]
+    finally:
+        exchange.close()
+    assert order["clientOrderId"] == "pxr-lost-1"
+    names = [(e[1], e[2]) for e in sink.events if e[0] in ("order", "api_call")]
+    assert names[-2:] == [("create_order", False), ("fetch_order", True)]
+    assert [e for e in sink.events if e[1] == "create_order"][0][3] == "NetworkError"
+    assert len(placed) == 1 and len(posts) == 1, "looked up, never placed twice"
+
+
+def test_adapter_config_is_checked_without_importing_ccxt():
+    assert check_config(name="binance", factory="x:y", exchange_id="binance") == []
+    assert check_config(api_keys="x")[0].startswith("adapter.api_keys: unknown key")
