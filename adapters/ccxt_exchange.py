@@ -9,6 +9,7 @@ API base URLs are pointed at it (env=local): the real client, no internet.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -82,10 +83,8 @@ class CcxtExchange(Exchange):
             headers = getattr(self.client, "last_response_headers", None) or {}
             wait = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
             if wait is not None:
-                try:
+                with contextlib.suppress(ValueError):  # an HTTP-date: let backoff decide
                     exc.retry_after_s = float(wait)
-                except ValueError:
-                    pass
             raise
 
     def connect(self) -> None:
