@@ -114,3 +114,21 @@ def test_accepted_but_response_lost_places_exactly_one_order():
 def test_adapter_config_is_checked_without_importing_ccxt():
     assert check_config(name="binance", factory="x:y", exchange_id="binance") == []
     assert check_config(api_keys="x")[0].startswith("adapter.api_keys: unknown key")
+
+
+def test_testnet_without_keys_runs_public_phases_and_skips_signed_ones(tmp_path):
+    """env=testnet with no keys in the environment, its base URL pointed at a local simulator
+    (never the internet): market data flows, no order request is sent."""
+    from adapters.sim.server import SimServer
+
+    with SimServer.from_config(seed=3, symbols=["BTC/USDT", "ETH/USDT"]) as server:
+        done = run_cli("env=testnet", "adapter.sandbox=false", f"adapter.base_url={server.url}",
+                       cwd=tmp_path, BINANCE_TESTNET_API_KEY="", BINANCE_TESTNET_API_SECRET="")
+        order_requests = [r for r in server.requests if "/order" in r[1]]
+    assert done.returncode == 0, done.stderr
+    result = json.loads((only_run_dir(tmp_path) / "result.json").read_text())
+    phases = {p["name"]: p for p in result["phases"]}
+    assert phases["market_data"]["status"] == "succeeded"
+    assert phases["execution"]["status"] == "skipped"
+    assert phases["execution"]["reason"].startswith("needs API keys")
+    assert order_requests == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.context import RunContext
-from runner.errors import PhaseError
+from runner.errors import PhaseError, PhaseSkipped
 from runner.order_ids import client_order_id
 from runner.sizing import minimum_size, size_from_quote
 
@@ -30,9 +30,15 @@ def _plan_orders(ctx: RunContext, probe_when_idle: bool) -> list[dict[str, Any]]
              "reason": "probe: no intended order, exercising the order path"}]
 
 
+NO_KEYS = ("needs API keys: adapter.api_key and adapter.secret are empty (testnet: set "
+           "BINANCE_TESTNET_API_KEY and BINANCE_TESTNET_API_SECRET in the environment or .env)")
+
+
 def run(ctx: RunContext, *, probe_when_idle: bool = True) -> dict[str, Any]:
     import polars as pl
 
+    if not ctx.exchange.has_keys:  # order validation and placement are signed requests
+        raise PhaseSkipped(NO_KEYS)
     rows, failures = [], []
     for number, order in enumerate(_plan_orders(ctx, probe_when_idle), 1):
         symbol, side = order["symbol"], order["side"]
