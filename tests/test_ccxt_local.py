@@ -132,3 +132,16 @@ def test_testnet_without_keys_runs_public_phases_and_skips_signed_ones(tmp_path)
     assert phases["execution"]["status"] == "skipped"
     assert phases["execution"]["reason"].startswith("needs API keys")
     assert order_requests == []
+
+
+def test_injected_503s_through_ccxt_are_retried_and_show_in_the_error_budget(tmp_path):
+    done = run_cli("env=local", "+adapter.simulator.faults={error_rate:0.2}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # every fault was absorbed by a retry
+    run_dir = only_run_dir(tmp_path)
+    calls = pl.read_parquet(run_dir / "metrics.parquet").filter(
+        pl.col("kind").is_in(["api_call", "order"]))
+    failed = calls.filter(~pl.col("ok"))
+    assert failed.height > 0 and set(failed["error"]) == {"ExchangeNotAvailable"}
+    assert calls["attempt"].max() >= 2
+    slo = json.loads((run_dir / "result.json").read_text())["slo"]
+    assert slo["objectives"]["error_rate"]["status"] == "breached"
