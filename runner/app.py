@@ -3,6 +3,10 @@
 Everything that can be wrong with the input is found before anything is executed, and reported
 as one line per problem (exit 2).  Heavy libraries (polars, loguru, the adapters) are imported only
 by the steps that need them, so `plan_only=true` stays about as fast as a bare Hydra app.
+
+Safety (docs/SAFETY.md): the resolved config's secret values are registered for masking before
+anything is validated or written, and the live guard (runner/live_guard.py) refuses a run that
+would place real-money orders without all three switches, before any phase runs.
 """
 
 from __future__ import annotations
@@ -40,24 +44,38 @@ def resolve(cfg: Any) -> dict[str, Any]:
 
 
 def report_config_error(error: ConfigError) -> int:
+    from runner.secrets import mask
+
     for problem in error.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        print(mask(f"error: {problem}"), file=sys.stderr)
     return EXIT_INVALID
 
 
-def discard_unused(run_dir: Path) -> None:
-    """Nothing half-written: drop a run folder that holds only Hydra's snapshot of a bad config."""
+def discard_unused(run_dir: Path, *, force: bool = False) -> None:
+    """Nothing half-written: drop a run folder that holds only Hydra's snapshot of a bad config
+    (`force`: also its error.txt etc., e.g. a folder whose name holds a secret)."""
     import shutil
 
-    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {".hydra"}:
+    if run_dir.is_dir() and (force or {p.name for p in run_dir.iterdir()} <= {".hydra"}):
         shutil.rmtree(run_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
             run_dir.parent.rmdir()  # the date folder, when this was its only run
 
 
 def prepare(cfg: Any, run_dir: Path) -> tuple[dict[str, Any], Plan]:
+    from runner import live_guard
+    from runner.secrets import contains_secret, register_config
+
     config = resolve(cfg)
+    register_config(config)  # before any message could quote a value
     validate_config(config)
+    if contains_secret(str(run_dir)):
+        raise ConfigError("hydra.run.dir: the run folder's name contains a secret value; "
+                          "keep secret keys out of hydra.run.dir / hydra.sweep.subdir")
+    if not config["plan_only"]:  # plan_only executes nothing, so it is not guarded
+        problems = live_guard.problems(config)
+        if problems:
+            raise ConfigError(problems)
     plan = build_plan(config)
     used = [name for name in RUN_MARKERS if (run_dir / name).exists()]
     if used:
@@ -70,18 +88,33 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
     try:
         config, plan = prepare(cfg, run_dir)
     except ConfigError as error:
-        if sweep_job:  # the sweep report must still show this job, and why it did not run
-            (run_dir / ERROR_NAME).write_text("\n".join(error.problems) + "\n", encoding="utf-8")
+        from runner.secrets import contains_secret, mask
+
+        if contains_secret(str(run_dir)) and not any((run_dir / m).exists() for m in RUN_MARKERS):
+            discard_unused(run_dir, force=True)  # never another run's folder
+        elif sweep_job:  # the sweep report must still show this job, and why it did not run
+            (run_dir / ERROR_NAME).write_text(mask("\n".join(error.problems) + "\n"),
+                                              encoding="utf-8")
         else:
             discard_unused(run_dir)
         return report_config_error(error)
     run_dir.mkdir(parents=True, exist_ok=True)
-    plan.write(run_dir / "plan.json")
+    write_plan(plan, run_dir / "plan.json")
     if config["plan_only"]:
         print(plan.table())
         print(f"\nplan written to {run_dir / 'plan.json'} (plan_only=true: nothing executed)")
         return 0
     return execute_run(config, plan, run_dir)
+
+
+def write_plan(plan: Plan, path: Path) -> Path:
+    """plan.json as Plan.write writes it, with secret values (e.g. a phase param) masked."""
+    import json
+
+    from runner.secrets import redact
+
+    path.write_text(json.dumps(redact(plan.to_dict()), indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def new_run_id(env: str) -> str:

@@ -3,6 +3,9 @@ other processes (joblib, Ray, SLURM) pickle it by reference instead of by value.
 
 After a multirun sweep, the sweep root gets sweep_report.json/.md, also when jobs failed, and the
 command's exit code is the worst of its jobs' (read from their folders, whatever the launcher).
+
+Each job first scrubs Hydra's snapshot (`.hydra/*.yaml`, the sweep's `multirun.yaml`) of secret
+values (runner/secrets.py), in the job's own process, so it works with every launcher.
 """
 
 from __future__ import annotations
@@ -22,20 +25,35 @@ def task(cfg: DictConfig) -> int:
     from hydra.types import RunMode
 
     from runner.app import main as run_main
+    from runner.secrets import (
+        install_stream_masks,
+        register_environ,
+        register_hydra_config,
+        scrub_snapshot,
+    )
 
     COMMAND.started()
     hydra_config = HydraConfig.get()
-    return COMMAND.finished(run_main(cfg, Path(hydra_config.runtime.output_dir),
-                                     sweep_job=hydra_config.mode == RunMode.MULTIRUN))
+    run_dir = Path(hydra_config.runtime.output_dir)
+    sweep_job = hydra_config.mode == RunMode.MULTIRUN
+    register_environ()  # again: a launcher's worker process never ran runner/__main__.py
+    register_hydra_config(cfg)
+    install_stream_masks()
+    subdir = hydra_config.output_subdir
+    scrub_snapshot(run_dir / subdir if subdir else None,
+                   Path(hydra_config.sweep.dir) if sweep_job else None)
+    return COMMAND.finished(run_main(cfg, run_dir, sweep_job=sweep_job))
 
 
 def sweep_reports() -> list[int]:
     """Compare each sweep's jobs at its root; returns the jobs' exit codes."""
     from runner.callbacks import SWEEP_DIRS
+    from runner.secrets import scrub_snapshot
 
     codes: list[int] = []
     for sweep_dir in SWEEP_DIRS:
         try:
+            scrub_snapshot(None, sweep_dir)  # also when no job started (each job scrubs it too)
             from slo.report import write_report
             from slo.sweep import sweep_report
 

@@ -1,4 +1,9 @@
-"""result.json: the one-file summary of a run (schema: runner/schemas/result.schema.json)."""
+"""result.json: the one-file summary of a run (schema: runner/schemas/result.schema.json).
+
+No secret value reaches it: the result is redacted (runner.secrets.redact: phase errors and
+summaries may quote one), and the config hash is taken over the config with secrets masked, so
+it stays the same when keys are rotated and holds nothing derived from them.
+"""
 
 from __future__ import annotations
 
@@ -52,14 +57,18 @@ def git_sha() -> str | None:
 
 
 def config_hash(config: dict[str, Any]) -> str:
-    """Stable across key order, so two runs of the same config share a hash."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    """Stable across key order and API keys, so two runs of the same config share a hash."""
+    from runner.secrets import redact
+
+    canonical = json.dumps(redact(config), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_code: int,
                  started_at: str, ended_at: str, duration_s: float, kinds: dict[str, int],
                  slo: dict[str, Any] | None = None) -> dict[str, Any]:
+    from runner.secrets import redact
+
     phases = []
     for r in outcome.phases:
         phases.append({
@@ -67,7 +76,7 @@ def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_
             "duration_s": r.duration_s, "error": r.error, "reason": r.reason,
             "started_at": r.started_at, "summary": r.summary, "health": r.health,
         })
-    return {
+    return redact({
         "schema_version": 1,
         "run_id": run_id,
         "env": config["env"]["name"],
@@ -85,7 +94,7 @@ def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_
         "config_hash": config_hash(config),
         "slo": slo,
         "events": {"total": sum(kinds.values()), "by_kind": dict(sorted(kinds.items()))},
-    }
+    })
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> Path:

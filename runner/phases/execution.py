@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner import live_guard
 from runner.context import RunContext
 from runner.errors import PhaseError, PhaseSkipped
 from runner.order_ids import client_order_id
+from runner.secrets import mask
 from runner.sizing import minimum_size, size_from_quote
 
 
@@ -37,6 +39,9 @@ NO_KEYS = ("needs API keys: adapter.api_key and adapter.secret are empty (testne
 def run(ctx: RunContext, *, probe_when_idle: bool = True) -> dict[str, Any]:
     import polars as pl
 
+    refused = live_guard.problems(ctx.config)  # checked before the run too; no order without it
+    if refused:
+        raise PhaseError(refused[0])
     if not ctx.exchange.has_keys:  # order validation and placement are signed requests
         raise PhaseSkipped(NO_KEYS)
     rows, failures = [], []
@@ -65,7 +70,7 @@ def run(ctx: RunContext, *, probe_when_idle: bool = True) -> dict[str, Any]:
                 if placed.get("status") == "open":
                     ctx.artifacts.setdefault("open_orders", []).append(row)
             except Exception as exc:  # the order's fate is the finding; recorded by the wrapper
-                row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+                row.update(status="error", error=mask(f"{type(exc).__name__}: {exc}"))
         if row["error"]:
             failures.append(f"{row['client_order_id']} {symbol} {side}: {row['error']}")
         rows.append(row)

@@ -9,18 +9,36 @@ from typing import Any
 from runner.context import RunContext
 from runner.errors import PhaseError
 
+LIVE_MODE = "LIVE — REAL MONEY"
+MEANING = {
+    "DRY-RUN": "orders are only validated, none is placed",
+    "TESTNET DRY-RUN": "orders are validated by the testnet's test endpoint, none is placed",
+    "TESTNET": "orders are PLACED on the exchange's testnet (no real money)",
+    "ORDERS ENABLED (non-live)": "orders are PLACED, on a simulated or sandbox exchange",
+    LIVE_MODE: "orders are PLACED WITH REAL MONEY",
+}
+
 
 def mode(ctx: RunContext) -> str:
-    """DRY-RUN unless orders are enabled; LIVE only for env=live with dry_run=false."""
+    """DRY-RUN unless orders are enabled; TESTNET for env=testnet; LIVE — REAL MONEY only for
+    env=live with dry_run=false (the live guard has checked the confirmation by then)."""
     if ctx.dry_run:
-        return "DRY-RUN"
-    return "LIVE" if ctx.env == "live" else "ORDERS ENABLED (non-live)"
+        return "TESTNET DRY-RUN" if ctx.env == "testnet" else "DRY-RUN"
+    if ctx.env == "live":
+        return LIVE_MODE
+    return "TESTNET" if ctx.env == "testnet" else "ORDERS ENABLED (non-live)"
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
     current = mode(ctx)
-    banner = f"mode: {current} | env={ctx.env} | adapter={ctx.config['adapter']['name']}"
-    (ctx.log.warning if current != "DRY-RUN" else ctx.log.info)(banner)
+    banner = (f"mode: {current} ({MEANING[current]}) | env={ctx.env} | "
+              f"adapter={ctx.config['adapter']['name']}")
+    if current == LIVE_MODE:
+        ctx.log.warning("!" * 72)
+        ctx.log.warning(banner)
+        ctx.log.warning("!" * 72)
+    else:
+        (ctx.log.info if current.endswith("DRY-RUN") else ctx.log.warning)(banner)
     probe = ctx.run_dir / ".write_probe"
     try:
         probe.write_bytes(b"ok")
