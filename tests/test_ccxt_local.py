@@ -145,3 +145,21 @@ def test_injected_503s_through_ccxt_are_retried_and_show_in_the_error_budget(tmp
     assert calls["attempt"].max() >= 2
     slo = json.loads((run_dir / "result.json").read_text())["slo"]
     assert slo["objectives"]["error_rate"]["status"] == "breached"
+
+
+def test_malformed_json_is_caught_by_the_market_data_quality_checks():
+    """ccxt does not raise on a body it cannot parse: it returns an empty ticker. The runner's
+    data-quality check is what stops such data from reaching the strategy."""
+    from runner.phases.market_data import quality_issues
+
+    exchange, _, _ = wrapped({"GET ticker/24hr": [{"fault": "malformed_json", "first": 1}]})
+    try:
+        exchange.load_markets()
+        ticker = exchange.fetch_ticker("BTC/USDT")
+        candles = exchange.fetch_ohlcv("BTC/USDT", "1m", 10)
+    finally:
+        exchange.close()
+    frame = pl.DataFrame(candles, schema=["ts", "open", "high", "low", "close", "volume"],
+                         orient="row")
+    problems = quality_issues(frame, ticker, 60_000, 2, int(frame["ts"][-1]) + 1)
+    assert problems["ticker"] is not None and problems["ticker"].startswith("ticker not sane")
