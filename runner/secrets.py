@@ -322,13 +322,32 @@ def redact(data: Any) -> Any:
     return data
 
 
+# A secret-named YAML key and what follows its colon (the value, or nothing for a nested node).
+SECRET_KEY_LINE = re.compile(
+    rf"^\s*(?:-\s+)?['\"]?(?:[\w-]*[_-])?{_NAMES}['\"]?\s*:(?P<value>.*)$",
+    re.IGNORECASE | re.MULTILINE)
+NO_VALUE = ("", "null", "~", "???", "''", '""', "'???'")
+
+
+def might_hold_secret(text: str) -> bool:
+    """A cheap, conservative look before parsing: a registered value, a `key=value` override of
+    a secret name, or a secret-named key with a literal (or nested) value."""
+    if mask(text) != text or OVERRIDE_IN_TEXT.search(text):
+        return True
+    for match in SECRET_KEY_LINE.finditer(text):
+        value = match["value"].strip()
+        if value == "" or not (value in NO_VALUE[1:] or value.lstrip("'\"").startswith("${")):
+            return True
+    return False
+
+
 def scrub_yaml(path: Path) -> bool:
     """Rewrite a YAML file Hydra saved (config, hydra, overrides, multirun) without secrets.
 
-    Untouched when it holds none, so ordinary runs keep Hydra's files byte for byte.  Returns
-    whether the file was rewritten.
+    Untouched when it holds none, so ordinary runs keep Hydra's files byte for byte (and pay
+    only a text scan: parsing hydra.yaml costs ~30 ms).  Returns whether it was rewritten.
     """
-    if not path.is_file():
+    if not path.is_file() or not might_hold_secret(path.read_text(encoding="utf-8")):
         return False
     from omegaconf import OmegaConf
 

@@ -344,3 +344,13 @@ def test_a_real_money_endpoint_needs_env_live_whatever_the_env_is_called():
 ])
 def test_preflight_states_the_mode(env, dry_run, expected):
     assert mode(SimpleNamespace(env=env, dry_run=dry_run)) == expected
+
+
+def test_the_snapshot_precheck_is_conservative():
+    from runner.secrets import might_hold_secret
+
+    assert not might_hold_secret("adapter:\n  api_key: ${oc.env:BINANCE_API_KEY,null}\n")
+    assert not might_hold_secret("adapter:\n  secret: null\n  name: binance\n")
+    assert might_hold_secret("adapter:\n  api_key: AbCdEf123456\n")
+    assert might_hold_secret("adapter:\n  secret:\n  - one\n  - two\n")
+    assert might_hold_secret("- adapter.api_key=AbCdEf123456\n")
