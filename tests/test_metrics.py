@@ -72,3 +72,14 @@ def test_disabled_recorder_records_nothing():
     recorder = Recorder("run-1", "dev", enabled=False)
     recorder.record("api_call", "ping", True)
     assert len(recorder) == 0
+
+
+def test_every_shipped_schema_is_a_valid_draft_2020_12_schema():
+    from jsonschema import Draft202012Validator
+
+    from runner.schemas import load_from
+
+    for package, names in [("runner.schemas", ["config", "event", "result"]),
+                           ("slo.schemas", ["spec", "report"])]:
+        for name in names:
+            Draft202012Validator.check_schema(load_from(package, name))
