@@ -61,13 +61,17 @@ def _ping_ms(ctx: RunContext) -> tuple[float, float] | None:
     return latency, latency
 
 
+def clock_skew_ms(exchange: Any) -> float:
+    """Exchange clock minus ours, at the midpoint of the request (positive: exchange ahead)."""
+    before = time.time() * 1000
+    server = exchange.server_time()
+    return server - (before + time.time() * 1000) / 2
+
+
 def _clock_skew_ms(ctx: RunContext) -> tuple[float, None] | None:
     if not ctx.exchange_connected:
         return None
-    before = time.time() * 1000
-    server = ctx.exchange.server_time()
-    after = time.time() * 1000
-    return abs(server - (before + after) / 2), None
+    return abs(clock_skew_ms(ctx.exchange)), None
 
 
 # name -> (measure, threshold key, unit, healthy when value is at least the threshold?)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import subprocess
 from importlib import metadata
@@ -98,7 +97,6 @@ def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    from runner.files import write_text_atomic
+
+    return write_text_atomic(json.dumps(data, indent=2, default=str) + "\n", path)

@@ -109,8 +109,8 @@ def main(cfg: Any) -> int:
 def export(settings: Settings) -> int:
     from loguru import logger
 
+    from runner.files import write_text_atomic
     from slo.openslo import dump_openslo
-    from slo.report import write_text_atomic
 
     path = settings.export_openslo
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ written through a temporary sibling and a rename, so a reader never sees half a 
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -77,15 +76,9 @@ def validate_report(report: dict[str, Any]) -> None:
         raise ValueError(f"report does not match report.schema.json at {where}: {error.message}")
 
 
-def write_text_atomic(text: str, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
 def write_report(report: dict[str, Any], base: Path, *, html: bool = False) -> list[Path]:
     """Validate, then write `<base>.json`, `<base>.md` (and `<base>.html`)."""
+    from runner.files import write_text_atomic
     from slo.markdown import render_markdown
 
     validate_report(report)

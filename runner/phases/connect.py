@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from runner.context import RunContext
 from runner.errors import PhaseError
+from runner.health import clock_skew_ms
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -21,9 +21,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     ctx.artifacts["markets"] = {s: markets[s] for s in ctx.symbols}
     exchange.ping()
     ping_ms = exchange.last_latency_ms
-    before = time.time() * 1000
-    server = exchange.server_time()
-    skew_ms = server - (before + time.time() * 1000) / 2
+    skew_ms = clock_skew_ms(exchange)
     ctx.log.info(f"connected to {exchange.name}: {len(markets)} markets, ping {ping_ms:.1f} ms, "
                  f"clock skew {skew_ms:+.0f} ms")
     return {"exchange": exchange.name, "markets": len(markets), "ping_ms": round(ping_ms, 3),
