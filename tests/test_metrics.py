@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import polars as pl
+import pytest
 
 from runner.metrics import COLUMNS, Recorder, read_journal
 
@@ -83,3 +86,103 @@ def test_every_shipped_schema_is_a_valid_draft_2020_12_schema():
                            ("slo.schemas", ["spec", "report"])]:
         for name in names:
             Draft202012Validator.check_schema(load_from(package, name))
+
+
+class SimulatedJournal(Recorder):
+    """The real journal loop on a simulated clock, so scheduling is tested without timing.
+
+    A producer records a row every `gap_s`; every wake-up is `late_s` late (the GIL wait next to
+    a busy producer); each write takes `write_s(n)` for the n-th write while rows keep coming.
+    Just before a write lands, the age of the oldest row not yet in the "file" is recorded.
+    """
+
+    def __init__(self, run_dir: Path, write_s: Callable[[int], float], writes: int = 40,
+                 gap_s: float = 0.001, late_s: float = 0.005) -> None:
+        super().__init__("run-1", "dev", run_dir, flush_interval_s=0.25, phase="load")
+        self.write_s, self.writes, self.gap_s, self.late_s = write_s, writes, gap_s, late_s
+        self.clock = self.next_row = 1_800_000_000.0
+        self.lines: list[bytes] = []
+        self.ages: list[float] = []
+
+    def advance(self, seconds: float) -> None:
+        self.clock += seconds
+        while self.next_row <= self.clock:
+            self._rows.append((round(self.next_row * 1e6), None, "api_call", "fetch_ticker", True,
+                               20.0, None, 1, "BTC/USDT"))
+            self.next_row += self.gap_s
+
+    def _now(self) -> float:
+        return self.clock
+
+    def _wait(self, timeout: float) -> bool:
+        if len(self.ages) >= self.writes:
+            return True
+        self.advance(timeout + self.late_s)
+        return False
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self.advance(self.write_s(len(self.ages)))
+        self.ages.append(self.clock - self._rows[len(self.lines)][0] / 1e6)
+        self.lines += bytes(data).splitlines()
+
+
+@pytest.mark.parametrize("write_s", [
+    lambda n: 0.1,                                 # every flush slow: 40 % of the interval
+    lambda n: 0.1 if n % 3 == 2 else 0.01,         # every third flush slow
+    lambda n: 0.005 if n < 20 else 0.1,            # suddenly 20x slower, and it stays so
+], ids=["slow", "sometimes-slow", "suddenly-slow"])
+def test_journal_schedule_keeps_the_oldest_pending_row_younger_than_the_interval(
+        tmp_path, write_s):
+    journal = SimulatedJournal(tmp_path, write_s)
+    journal._journal_loop()
+    assert len(journal.ages) == journal.writes
+    assert max(journal.ages) <= journal.flush_interval_s
+    rows = journal._rows[:len(journal.lines)]
+    assert b"\n".join(journal.lines) + b"\n" == journal.frame(rows).write_ndjson().encode()
+
+
+def test_the_simulation_sees_a_late_journal(tmp_path):
+    """A write slower than the interval must break the bound: the check above can fail."""
+    journal = SimulatedJournal(tmp_path, lambda n: 0.3, writes=5)
+    journal._journal_loop()
+    assert max(journal.ages) > journal.flush_interval_s
+
+
+@pytest.mark.parametrize("where, journaled", [("frame", 15), ("after-write", 15),
+                                              ("before-write", 5)])
+def test_an_interrupted_flush_never_writes_a_row_twice(tmp_path, where, journaled):
+    """KeyboardInterrupt before the rows are claimed leaves them for the next flush; after,
+    they are never written again (if the write had not happened, the journal misses them)."""
+
+    class Interrupted(Recorder):
+        armed = True
+
+        def _trip(self, now: str) -> None:
+            if self.armed and now == where:
+                self.armed = False
+                raise KeyboardInterrupt
+
+        def frame(self, rows: list[tuple] | None = None) -> pl.DataFrame:
+            self._trip("frame")
+            return super().frame(rows)
+
+        def _write(self, data: bytes | memoryview) -> None:
+            self._trip("before-write")
+            super()._write(data)
+            self._trip("after-write")
+
+    recorder = Interrupted("run-1", "dev", tmp_path)
+    for i in range(10):
+        recorder.record("api_call", "ping", True, float(i))
+    with pytest.raises(KeyboardInterrupt):
+        recorder.flush()
+    for i in range(10, 15):
+        recorder.record("api_call", "ping", True, float(i))
+    recorder.flush()
+    recorder.close()
+    latencies = [json.loads(line)["latency_ms"] for line in
+                 (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert latencies == [float(i) for i in range(15 - journaled, 15)]
+    parquet = pl.read_parquet(tmp_path / "metrics.parquet")
+    assert parquet["latency_ms"].to_list() == [float(i) for i in range(15)]
+
