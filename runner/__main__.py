@@ -2,9 +2,14 @@
 
 Secrets are taken care of here, before Hydra composes (runner/secrets.py): `./.env` is loaded
 (variables already set win), secret values are registered for masking, secret values given as
-overrides are moved into the environment so Hydra's snapshot never holds them, and stdout/stderr
-mask them.  It has to happen here: `${oc.env:...}` is resolved from os.environ during the run, and
-Hydra writes `.hydra/` and logs the overrides before the task function (runner/entry.py) starts.
+overrides are moved into the environment so Hydra's snapshot never holds them, stdout/stderr
+mask them, and each config Hydra composes has its secret-named values registered before Hydra
+can print it (`--cfg`, `--info`, `--help` exit without starting the task).  It has to happen
+here: `${oc.env:...}` is resolved from os.environ during the run, and Hydra writes `.hydra/` and
+logs the overrides before the task function (runner/entry.py) starts.
+
+Signals come first of all (runner/signals.py): SIGINT/SIGTERM are stop requests from the first
+line on, so no moment of the process is left to Python's KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import sys
 
 
 def main() -> None:
+    from runner import signals
+
+    signals.install()  # first: a Ctrl-C from here on is a stop request, never a traceback
     if sys.argv[1:] == ["--version"]:
         from runner import __version__
 
@@ -24,7 +32,8 @@ def main() -> None:
     from runner.cli import COMMAND  # after protect_process: it keeps the masked stderr
     from runner.entry import sweep_reports, task
 
-    sys.exit(COMMAND.run(task, after=sweep_reports))
+    code = COMMAND.run(task, after=sweep_reports)
+    sys.exit(signals.finish(code))  # a signal at any point before: 130 / 143
 
 
 if __name__ == "__main__":

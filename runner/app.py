@@ -20,14 +20,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runner import signals
 from runner.errors import EXIT_INVALID, ConfigError
 from runner.plan import Plan, build_plan
 from runner.validate import validate_config
 
 # A sweep job whose config was invalid keeps its folder with only this file (and .hydra/).
 ERROR_NAME = "error.txt"
-# Files that mean a folder already holds another run; never overwrite them.
+# Files that mean a folder already holds another run; never overwrite them.  Defence in depth:
+# runner/run_folder.py claims every run folder and sweep root exclusively before Hydra writes, but
+# sweep jobs whose hydra.sweep.subdir repeats share a folder, and the compose API bypasses it.
 RUN_MARKERS = ("events.jsonl", "result.json")
+# A sweep job that a signal stopped before it started keeps its folder with only this file.
+INTERRUPTED_NAME = "interrupted.txt"
+# What a signal leads to (the one line runner/signals.py prints), during and after the phases.
+RUNNING = ("stopping after the current step; cleanup and report still run, then result.json and "
+           "metrics.parquet are written")
+WRITING = "the phases are over; result.json and metrics.parquet are being written"
 
 
 def resolve(cfg: Any) -> dict[str, Any]:
@@ -79,12 +88,14 @@ def prepare(cfg: Any, run_dir: Path) -> tuple[dict[str, Any], Plan]:
     plan = build_plan(config)
     used = [name for name in RUN_MARKERS if (run_dir / name).exists()]
     if used:
-        raise ConfigError(f"hydra.run.dir: {run_dir} already holds a run ({used[0]}); "
-                          "start again in a second or pass hydra.run.dir=<new folder>")
+        raise ConfigError(f"hydra.run.dir: {run_dir} already holds a run ({used[0]}); pass a "
+                          "new folder (in a sweep: a hydra.sweep.subdir unique to each job)")
     return config, plan
 
 
 def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
+    if signals.requested():
+        return not_started(run_dir, sweep_job=sweep_job)
     try:
         config, plan = prepare(cfg, run_dir)
     except ConfigError as error:
@@ -98,6 +109,8 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
         else:
             discard_unused(run_dir)
         return report_config_error(error)
+    if signals.requested():  # the last moment before anything of the run is written
+        return not_started(run_dir, sweep_job=sweep_job)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_plan(plan, run_dir / "plan.json")
     if config["plan_only"]:
@@ -105,6 +118,23 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
         print(f"\nplan written to {run_dir / 'plan.json'} (plan_only=true: nothing executed)")
         return 0
     return execute_run(config, plan, run_dir)
+
+
+def not_started(run_dir: Path, *, sweep_job: bool) -> int:
+    """A signal before the run started: nothing ran, so no run folder is left behind, except
+    that a sweep job's keeps interrupted.txt (and .hydra/) for the sweep report.  130 / 143."""
+    from runner.errors import EXIT_SIGINT
+    from runner.secrets import contains_secret
+
+    secret = contains_secret(str(run_dir))
+    if not any((run_dir / m).exists() for m in RUN_MARKERS):  # never another run's folder
+        if sweep_job and not secret and run_dir.is_dir():
+            (run_dir / INTERRUPTED_NAME).write_text(
+                f"{signals.name() or 'a stop request'} received before this job started; "
+                "nothing ran\n", encoding="utf-8")
+        else:
+            discard_unused(run_dir, force=secret)
+    return signals.exit_code(EXIT_SIGINT)
 
 
 def write_plan(plan: Plan, path: Path) -> Path:
@@ -135,27 +165,43 @@ def start_heartbeat(recorder: Any, every_s: float, stop: threading.Event) -> thr
     return thread
 
 
+def settle_orders_safely(ctx: Any) -> dict[str, Any] | None:
+    """runner/order_book.py's settle_orders; a failure there must not cost the run its result."""
+    from runner.order_book import settle_orders
+
+    try:
+        return settle_orders(ctx)
+    except Exception as exc:
+        ctx.log.error(f"could not settle the run's orders: {type(exc).__name__}: {exc}")
+        return None
+
+
+@signals.stage(RUNNING)
 def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     from runner.context import RunContext
     from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SLO_BREACHED
     from runner.execute import Executor, Outcome, utc_now
     from runner.logs import add_run_log, configure_console, remove_sink
     from runner.metrics import Recorder
+    from runner.order_book import unresolved_line
     from runner.result import RESULT_NAME, build_result, write_json_atomic
     from runner.summary import print_summary
 
+    signals.reclaim_from("polars")  # its SIGINT hook (set on import) must not outlive this line
     configure_console(config["log_level"])
     sink = add_run_log(run_dir)
     run_id = new_run_id(plan.env)
     recorder = Recorder(run_id, plan.env, run_dir, flush_interval_s=config["journal_flush_s"])
     recorder.start()
-    ctx = RunContext(config=config, run_dir=run_dir, run_id=run_id, recorder=recorder)
+    ctx = RunContext(config=config, run_dir=run_dir, run_id=run_id, recorder=recorder,
+                     stop=signals.STOP)
     ctx.log.info(f"run {run_id}: env={plan.env} adapter={plan.adapter} "
                  f"{'DRY-RUN' if plan.dry_run else 'ORDERS ENABLED'} -> {run_dir}")
     started_at, started = utc_now(), time.perf_counter()
     alive = threading.Event()
     beats = start_heartbeat(recorder, config["heartbeat_s"], alive)
     executor = Executor(plan, ctx, config["health"]["checks"], seed=config["seed"])
+    orders = None
     try:
         outcome = executor.run()
     except Exception as exc:  # a bug of ours must still leave a result.json and the events
@@ -163,10 +209,17 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
         ctx.log.opt(exception=exc).debug("internal error traceback")
         outcome = Outcome("failed", EXIT_RUN_FAILED, list(executor.results.values()))
     finally:
+        signals.set_stage(WRITING)
+        orders = settle_orders_safely(ctx)
         alive.set()
         beats.join()
         recorder.close()
     slo = ctx.artifacts.get("slo")
+    unknown = unresolved_line(orders)
+    if unknown is not None:
+        ctx.log.error(unknown)
+        if outcome.exit_code in (EXIT_OK, EXIT_SLO_BREACHED):
+            outcome.status, outcome.exit_code = "failed", EXIT_RUN_FAILED
     exit_code = outcome.exit_code
     if exit_code == EXIT_OK and slo and slo["fail_on_breach"] and slo["breached"]:
         exit_code = EXIT_SLO_BREACHED
@@ -175,8 +228,20 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     result = build_result(run_id=run_id, config=config, outcome=outcome, exit_code=exit_code,
                           started_at=started_at, ended_at=utc_now(),
                           duration_s=time.perf_counter() - started,
-                          kinds=recorder.counts_by_kind(), slo=slo)
+                          kinds=recorder.counts_by_kind(), slo=slo, orders=orders)
+    result = with_late_signal(result)
     write_json_atomic(result, run_dir / RESULT_NAME)
     print_summary(result, run_dir)
     remove_sink(sink)
-    return exit_code
+    return result["exit_code"]
+
+
+def with_late_signal(result: dict[str, Any]) -> dict[str, Any]:
+    """A signal that arrived after the last phase, up to the moment result.json is written,
+    still makes the run `interrupted` (130 / 143): the outcome is decided here, not earlier."""
+    if result["status"] == "interrupted" or not signals.requested():
+        return result
+    from runner.errors import EXIT_SIGINT
+
+    return {**result, "status": "interrupted", "signal": signals.name(),
+            "exit_code": signals.exit_code(EXIT_SIGINT)}

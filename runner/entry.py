@@ -24,6 +24,7 @@ def task(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from runner import signals
     from runner.app import main as run_main
     from runner.secrets import (
         install_stream_masks,
@@ -32,6 +33,7 @@ def task(cfg: DictConfig) -> int:
         scrub_snapshot,
     )
 
+    signals.install()  # a launcher's worker process (SLURM, Ray) never ran runner/__main__.py
     COMMAND.started()
     hydra_config = HydraConfig.get()
     run_dir = Path(hydra_config.runtime.output_dir)

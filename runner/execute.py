@@ -3,23 +3,25 @@
 A phase runs in a worker thread so that a phase that overruns its `timeout_s` can be marked
 `timed_out` on time and the run can go on per its policy.  Python cannot kill a thread, so the
 overrunning attempt is told to stop (ctx.cancelled) and abandoned; it is never retried, because it
-may still be running.  SIGINT/SIGTERM stop the run after the current phase; `always` phases
-(cleanup) still run.
+may still be running.  SIGINT/SIGTERM (runner/signals.py, handled process-wide from the first
+line of `main()`) set ctx.stop: the run stops after the current phase (a phase that polls
+ctx.cancelled stops sooner); `always` phases (cleanup, report) still run.
 """
 
 from __future__ import annotations
 
 import random
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from adapters.base import RetryPolicy, is_retryable
+from adapters.base import RetryPolicy
+from adapters.errors import is_retryable
+from runner import signals
 from runner.context import RunContext
-from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGINT, EXIT_SIGTERM, PhaseSkipped
+from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGINT, PhaseSkipped
 from runner.health import HealthResult, run_checks
 from runner.phases import resolve_callable
 from runner.plan import PhaseSpec, Plan
@@ -61,44 +63,17 @@ class Outcome:
     signal_name: str | None = None
 
 
+def interrupted(phases: list[PhaseResult]) -> Outcome:
+    """A run stopped by a signal (runner/signals.py): 130 / 143 and the signal's name."""
+    return Outcome("interrupted", signals.exit_code(EXIT_SIGINT), phases, signals.name())
+
+
 @dataclass
 class _Attempt:
     done: threading.Event = field(default_factory=threading.Event)
     cancel: threading.Event = field(default_factory=threading.Event)
     value: Any = None
     error: BaseException | None = None
-
-
-class SignalGuard:
-    """Turns SIGINT/SIGTERM into a stop request for the duration of a run (main thread only)."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        from loguru import logger
-
-        if self.received is None:
-            self.received = signum
-            logger.warning(f"{signal.Signals(signum).name} received: stopping after the current "
-                           "step; cleanup will still run")
-        else:
-            logger.warning("already stopping; waiting for cleanup to finish")
-        self.stop.set()
-
-    def __enter__(self) -> SignalGuard:
-        if threading.current_thread() is threading.main_thread():
-            for name in ("SIGINT", "SIGTERM"):
-                if hasattr(signal, name):
-                    number = getattr(signal, name)
-                    self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *_exc: Any) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
 
 
 class Executor:
@@ -113,28 +88,30 @@ class Executor:
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        stop = self.ctx.stop
-        with SignalGuard(stop) as guard:
-            abort_reason: str | None = None
-            for spec in self.plan.phases:
-                skip = self._skip_reason(spec, abort_reason, stop.is_set())
-                if skip is not None:
-                    self.results[spec.name] = PhaseResult(spec.name, SKIPPED, reason=skip)
-                    self.ctx.log.info(f"phase {spec.name}: skipped ({skip})")
-                    continue
-                result = self._run_phase(spec)
-                self.results[spec.name] = result
-                if result.failed and not spec.always and abort_reason is None and (
-                        spec.on_failure == "abort" or result.health_abort):
-                    abort_reason = f"run aborted: {spec.name} {result.status}"
+        abort_reason: str | None = None
+        for spec in self.plan.phases:
+            signals.reclaim()  # a library a phase imported may have hooked SIGINT (polars does)
+            skip = self._skip_reason(spec, abort_reason, self.stopping)
+            if skip is not None:
+                self.results[spec.name] = PhaseResult(spec.name, SKIPPED, reason=skip)
+                self.ctx.log.info(f"phase {spec.name}: skipped ({skip})")
+                continue
+            result = self._run_phase(spec)
+            self.results[spec.name] = result
+            if result.failed and not spec.always and abort_reason is None and (
+                    spec.on_failure == "abort" or result.health_abort):
+                abort_reason = f"run aborted: {spec.name} {result.status}"
         phases = list(self.results.values())
-        if guard.received is not None:
-            sigterm = guard.received == getattr(signal, "SIGTERM", None)
-            return Outcome("interrupted", EXIT_SIGTERM if sigterm else EXIT_SIGINT, phases,
-                           signal.Signals(guard.received).name)
+        if self.stopping:
+            return interrupted(phases)
         if abort_reason is not None:
             return Outcome("failed", EXIT_RUN_FAILED, phases)
         return Outcome("succeeded", EXIT_OK, phases)
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was requested: ctx.stop, or a signal the watcher has not turned into it yet."""
+        return self.ctx.stop.is_set() or signals.received() is not None
 
     def _skip_reason(self, spec: PhaseSpec, abort_reason: str | None, stopping: bool) -> str | None:
         if not spec.enabled:
@@ -142,7 +119,7 @@ class Executor:
         if spec.always:
             return None
         if stopping:
-            return "interrupted by signal"
+            return f"interrupted by {signals.name() or 'a stop request'}"
         if abort_reason is not None:
             return abort_reason
         for need in spec.needs:

@@ -1,4 +1,8 @@
-"""`python -m slo`: nightly error-budget report, one run's report, or an OpenSLO export."""
+"""`python -m slo`: nightly error-budget report, one run's report, or an OpenSLO export.
+
+SIGINT/SIGTERM are handled as in `python -m runner` (runner/signals.py): no traceback, exit 130 /
+143; the nightly report stops reading run folders at once and writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,11 @@ def _task(cfg: DictConfig) -> int:
 
 
 def main() -> None:
-    sys.exit(COMMAND.run(_task))
+    from runner import signals
+
+    signals.install()
+    signals.set_stage("stopping: no report is written")
+    sys.exit(signals.finish(COMMAND.run(_task)))
 
 
 if __name__ == "__main__":

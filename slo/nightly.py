@@ -101,9 +101,15 @@ def main(cfg: Any) -> int:
     configure_console(config["log_level"])
     if settings.export_openslo is not None:
         return export(settings)
+    from runner import signals
+
+    signals.reclaim_from("polars")  # polars' SIGINT hook would raise inside its calls
     if settings.run_dir is not None:
         return rebuild_run(settings)
-    return nightly(settings)
+    try:
+        return nightly(settings)
+    except signals.Stopped:  # Ctrl-C while reading: nothing was written (runner/signals.py)
+        return signals.exit_code(EXIT_OK)
 
 
 def export(settings: Settings) -> int:
@@ -192,9 +198,22 @@ def _progress_bar(settings: Settings, total_hint: int) -> Any:
     return advance
 
 
+def _stoppable(progress: Any) -> Any:
+    """The progress callback, which also stops the reading loop after a signal."""
+    from runner import signals
+
+    def advance(done: int, total: int) -> None:
+        signals.checkpoint()
+        if progress is not None:
+            progress(done, total)
+
+    return advance
+
+
 def nightly(settings: Settings) -> int:
     from loguru import logger
 
+    from runner import signals
     from slo.compute import evaluate
     from slo.read import discover, load_events
     from slo.report import nightly_report, write_report
@@ -206,7 +225,8 @@ def nightly(settings: Settings) -> int:
     sources = discover(roots)
     since = settings.as_of - settings.spec.horizon  # the longest window, alert windows included
     data = load_events(sources, since, columns(settings),
-                       progress=_progress_bar(settings, len(sources)))
+                       progress=_stoppable(_progress_bar(settings, len(sources))))
+    signals.checkpoint()  # the last moment before anything is written
     objectives = evaluate(data.frame, settings.spec, settings.as_of)
     quality = {"files_read": len(data.used),
                "journals_read": sum(1 for p in data.used if Path(p).name == "events.jsonl"),
