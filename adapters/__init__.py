@@ -37,10 +37,25 @@ def adapter_problems(adapter: dict[str, Any]) -> list[str]:
     return list(check(**adapter)) if check is not None else []
 
 
-def build_exchange(adapter: dict[str, Any], sink: Any) -> Any:
+def endpoint_kind_of(adapter: dict[str, Any]) -> str:
+    """What an adapter node would reach (adapters/endpoints.py kinds), without building it.
+
+    The adapter's module answers through its optional `endpoint_kind(**node)`; a module that
+    cannot say is assumed to reach real money.
+    """
+    from adapters.endpoints import REAL_MONEY
+
+    module = importlib.import_module(adapter["factory"].partition(":")[0])
+    judge = getattr(module, "endpoint_kind", None)
+    return judge(**adapter) if judge is not None else REAL_MONEY
+
+
+def build_exchange(adapter: dict[str, Any], sink: Any, gate: Any = None) -> Any:
+    """The instrumented exchange for an adapter node; `gate` (adapters.order_gate.OrderGate)
+    judges every order request of the wrapper and of the adapter's own transport."""
     from adapters.base import InstrumentedExchange, RetryPolicy
 
     params = {k: v for k, v in adapter.items() if k not in WRAPPER_KEYS}
     inner = adapter_factory(adapter["factory"])(**params)
     policy = RetryPolicy(**(adapter.get("retry") or {}))
-    return InstrumentedExchange(inner, sink, policy, seed=adapter.get("seed"))
+    return InstrumentedExchange(inner, sink, policy, seed=adapter.get("seed"), gate=gate)

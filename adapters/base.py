@@ -2,8 +2,8 @@
 
 Phases never time or record exchange calls themselves: `InstrumentedExchange` records each
 attempt exactly once (latency, ok, error class, attempt number) and retries idempotent reads on
-retryable errors.  Order placement is never retried blindly: after a network error the order is
-looked up by its client order id first, so one intended order is never placed twice.
+retryable errors.  It is also the exchange boundary's order desk (adapters/order_desk.py): every
+order request passes the order gate, lands in the order ledger, and is never re-sent blindly.
 """
 
 from __future__ import annotations
@@ -16,6 +16,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from adapters.endpoints import REAL_MONEY
+from adapters.errors import RetryableError, error_name, is_retryable, retry_after_s
+from adapters.order_gate import DEFAULT_GATE, OrderGate
+
+__all__ = ["Exchange", "InstrumentedExchange", "RetryPolicy", "RetryableError", "is_retryable",
+           "retry_after_s"]
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +49,26 @@ class EventSink(Protocol):
 class Exchange(ABC):
     """One exchange, in ccxt's unified vocabulary (symbols like 'BTC/USDT', ccxt-shaped dicts).
 
-    Adapters raise ccxt's exception classes so that simulated and real failures take the same
-    retry path.  An adapter that models latency instead of spending it sets
-    `simulated_latency_ms` (thread-local) after each call; the wrapper records that value.
+    Adapters raise the project's errors (adapters/errors.py; `translate` maps a client's own
+    exceptions), so simulated and real failures take the same retry path.  An adapter that
+    models latency instead of spending it sets `simulated_latency_ms` (thread-local) after each
+    call; the wrapper records that value.
     """
 
     name: str = "exchange"
     # False when the adapter has no API keys: signed calls (balances, orders) cannot work, so the
     # phases that need them are skipped with a reason instead of failing.
     has_keys: bool = True
+    # What the adapter's requests reach (adapters/endpoints.py), judged from the URLs its client
+    # really calls; unknown adapters are assumed to reach real money.
+    endpoint_kind: str = REAL_MONEY
+    # Asked by network adapters' transports before any order request leaves (order_gate.py).
+    order_gate: OrderGate = DEFAULT_GATE
+    # How long an order request may stay in flight before the client gives up on it.
+    request_timeout_s: float = 10.0
+    # After this long, a request the exchange has not processed never will be (Binance rejects
+    # it as outside its recvWindow): only then does "no such order" prove an order absent.
+    order_expiry_s: float = 0.0
 
     def __init__(self) -> None:
         self._latency = threading.local()
@@ -109,6 +127,10 @@ class Exchange(ABC):
     @abstractmethod
     def cancel_order(self, symbol: str, *, client_order_id: str) -> Order: ...
 
+    def allow_resend(self, client_order_id: str) -> None:  # noqa: B027 - optional hook
+        """A look-up proved the order absent: a transport that refuses to send one client order
+        id twice may send it once more."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold no connection
         """Release connections; the default has nothing to release."""
 
@@ -126,33 +148,9 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """ccxt's NetworkError family (timeouts, 5xx, rate limits) and our own RetryableError."""
-    if isinstance(exc, RetryableError):
-        return True
-    if type(exc).__module__.startswith("ccxt"):
-        from ccxt.base.errors import NetworkError  # ccxt is already loaded if it raised
-
-        return isinstance(exc, NetworkError)
-    return False
-
-
-def retry_after_s(exc: BaseException) -> float | None:
-    """A server-requested wait (Retry-After), when the adapter attached one to the error."""
-    value = getattr(exc, "retry_after_s", None)
-    return float(value) if value is not None else None
-
-
-class RetryableError(Exception):
-    """A transient failure raised by project code (not by ccxt) that is safe to retry."""
-
-
-# The calls recorded as kind="order": those that create or change an order.
-ORDER_CALLS = frozenset({"create_order", "cancel_order"})
-
-
 class InstrumentedExchange:
-    """Wraps an Exchange: records one event per attempt and retries idempotent calls."""
+    """Wraps an Exchange: records one event per attempt, retries idempotent calls, and sends
+    every order request through the order desk (gate, ledger, look-up before any re-send)."""
 
     def __init__(
         self,
@@ -161,7 +159,10 @@ class InstrumentedExchange:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Any] = time.sleep,
         seed: int | None = None,
+        gate: OrderGate | None = None,
     ) -> None:
+        from adapters.order_desk import OrderDesk
+
         self.inner = inner
         self.sink = sink
         self.policy = policy or RetryPolicy()
@@ -169,6 +170,9 @@ class InstrumentedExchange:
         self._rng = random.Random(seed)
         self._last = threading.local()
         self.connected = False
+        if gate is not None:
+            inner.order_gate = gate  # the transport asks the same gate as the desk
+        self.orders = OrderDesk(self, inner.order_gate)
 
     @property
     def last_latency_ms(self) -> float | None:
@@ -183,6 +187,10 @@ class InstrumentedExchange:
     def has_keys(self) -> bool:
         return self.inner.has_keys
 
+    @property
+    def endpoint_kind(self) -> str:
+        return self.inner.endpoint_kind
+
     # -- the one recording/retrying path -------------------------------------------------
 
     def _attempt(self, name: str, call: Callable[[], Any], attempt: int, symbol: str | None) -> Any:
@@ -191,7 +199,7 @@ class InstrumentedExchange:
         try:
             value = call()
         except Exception as exc:
-            self.sink.record(kind, name, False, self._latency(started), type(exc).__name__,
+            self.sink.record(kind, name, False, self._latency(started), error_name(exc),
                              attempt, symbol)
             raise
         self.sink.record(kind, name, True, self._latency(started), None, attempt, symbol)
@@ -206,23 +214,27 @@ class InstrumentedExchange:
         self._last.latency_ms = simulated
         return simulated
 
-    def _with_retries(self, name: str, call: Callable[[], Any], symbol: str | None = None) -> Any:
+    def _with_retries(self, name: str, call: Callable[[], Any], symbol: str | None = None,
+                      policy: RetryPolicy | None = None) -> Any:
+        policy = policy or self.policy
         attempt = 1
         while True:
             try:
                 return self._attempt(name, call, attempt, symbol)
             except Exception as exc:
-                if attempt >= self.policy.max_attempts or not is_retryable(exc):
+                if attempt >= policy.max_attempts or not is_retryable(exc):
                     raise
-                self._backoff(name, exc, attempt)
+                self._backoff(name, exc, attempt, policy)
                 attempt += 1
 
-    def _backoff(self, name: str, exc: BaseException, attempt: int) -> None:
+    def _backoff(self, name: str, exc: BaseException, attempt: int,
+                 policy: RetryPolicy | None = None) -> None:
+        policy = policy or self.policy
         wait = retry_after_s(exc)
-        delay = wait if wait is not None else self.policy.delay(attempt, self._rng)
+        delay = wait if wait is not None else policy.delay(attempt, self._rng)
         log.debug("%s attempt %d/%d failed (%s: %s); retrying in %.3fs%s", name, attempt,
-                    self.policy.max_attempts, type(exc).__name__, exc, delay,
-                    " (Retry-After)" if wait is not None else "")
+                  policy.max_attempts, error_name(exc), exc, delay,
+                  " (Retry-After)" if wait is not None else "")
         self._sleep(delay)
 
     # -- idempotent calls ----------------------------------------------------------------
@@ -260,15 +272,7 @@ class InstrumentedExchange:
             symbol,
         )
 
-    def cancel_order(self, symbol: str, *, client_order_id: str) -> Order:
-        # Cancelling twice is harmless (the second answers "unknown order"), so it may retry.
-        return self._with_retries(
-            "cancel_order",
-            lambda: self.inner.cancel_order(symbol, client_order_id=client_order_id),
-            symbol,
-        )
-
-    # -- order placement: look up before retrying ----------------------------------------
+    # -- orders: the order desk (gate, ledger, look-up before any re-send) ---------------------
 
     def create_order(
         self,
@@ -280,31 +284,25 @@ class InstrumentedExchange:
         *,
         client_order_id: str,
         test: bool = True,
+        reason: str | None = None,
+        reference_price: float | None = None,
     ) -> Order:
-        """Place or validate once; after a network error, look the order up before retrying.
+        """Validate (test=True) or place an order; see adapters/order_desk.py for the rules.
 
-        A test (validate-only) order places nothing, so it is retried like a read.
+        `reason` and `reference_price` (the expected price of a market order) are for the
+        ledger and the console line only; they are not sent.
         """
+        return self.orders.create(symbol, side, type, amount, price,
+                                  client_order_id=client_order_id, test=test, reason=reason,
+                                  reference_price=reference_price)
 
-        def place() -> Order:
-            return self.inner.create_order(
-                symbol, side, type, amount, price, client_order_id=client_order_id, test=test
-            )
-
-        attempt = 1
-        while True:
-            try:
-                return self._attempt("create_order", place, attempt, symbol)
-            except Exception as exc:
-                if attempt >= self.policy.max_attempts or not is_retryable(exc):
-                    raise
-                self._backoff("create_order", exc, attempt)
-                if not test:
-                    existing = self.fetch_order(symbol, client_order_id=client_order_id)
-                    if existing is not None:
-                        return existing
-                attempt += 1
+    def cancel_order(self, symbol: str, *, client_order_id: str) -> Order:
+        return self.orders.cancel(symbol, client_order_id=client_order_id)
 
     def close(self) -> None:
         self.inner.close()
         self.connected = False
+
+
+# The calls recorded as kind="order": those that create or change an order.
+ORDER_CALLS = frozenset({"create_order", "cancel_order"})

@@ -1,10 +1,16 @@
 """Any ccxt exchange behind the Exchange interface: sandbox, keys, timeout, rate limiting, spot.
 
-ccxt is imported when the adapter is built, never at module import (it costs ~0.35 s).  Errors
-stay ccxt's own classes, so adapters.base retries the NetworkError family and nothing else; a
-Retry-After header the exchange sent is attached to the exception for the wrapper to honour.
+ccxt is imported when the adapter is built, never at module import (it costs ~0.35 s).  Its
+exceptions are translated into the project's (adapters/errors.py) at this boundary; a
+Retry-After header the exchange sent travels with the error for the wrapper to honour.
 With `simulator` set, the project's exchange simulator is started on 127.0.0.1 and the client's
 API base URLs are pointed at it (env=local): the real client, no internet.
+
+Safety (ccxt_transport.py): the endpoint kind is judged from the URLs the client really calls
+after sandbox mode, `base_url` and the simulator have been applied; every request passes the
+transport guard, which asks the order gate before any state-changing request leaves and never
+lets one client order id be sent twice unless a look-up proved it absent.  ccxt's own
+`maxRetriesOnFailure` is forced to 0: it would re-send an order blindly.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from adapters.base import Exchange, Market, Order
+from adapters.ccxt_transport import TransportGuard, judge_urls, point_urls, unsafe_base_url
+from adapters.endpoints import LOOPBACK
+from adapters.errors import OrderNotFound, translate
 
 T = TypeVar("T")
 # Keys of the Hydra adapter node that are for the runner, not for this adapter.
@@ -25,6 +34,8 @@ SPOT_OPTIONS: dict[str, Any] = {
     "fetchCurrencies": False,
     "fetchMargins": False,
 }
+# ccxt options that would make the client re-send a request (an order!) on its own.
+CLIENT_RETRY_OPTIONS = ("maxRetriesOnFailure", "maxRetriesOnFailureDelay")
 
 
 class CcxtExchange(Exchange):
@@ -58,23 +69,31 @@ class CcxtExchange(Exchange):
             api_key = api_key or served["api_key"]
             secret = secret or served["api_secret"]
         self.has_keys = bool(api_key and secret)
+        self.request_timeout_s = int(timeout_ms) / 1000.0
         self.client = getattr(ccxt, exchange_id)({
             "apiKey": api_key or None,
             "secret": secret or None,
             "timeout": int(timeout_ms),
             "enableRateLimit": bool(rate_limit) and self.server is None,
-            "options": {**SPOT_OPTIONS, **dict(options or {})},
+            "options": {**SPOT_OPTIONS, **dict(options or {}), "maxRetriesOnFailure": 0},
         })
-        if sandbox:
-            self.client.set_sandbox_mode(True)
-        url = self.server.url if self.server is not None else base_url
-        if url:
-            from adapters.sim.server import point_ccxt
-
-            point_ccxt(self.client, url)
+        try:
+            self.endpoint_kind, sandbox_hosts = configure_urls(
+                self.client, sandbox=sandbox, base_url=base_url,
+                simulator_url=self.server.url if self.server is not None else None)
+        except ValueError:
+            self.close()
+            raise
+        window_ms = self.client.options.get("recvWindow") if isinstance(
+            self.client.options, dict) else None
+        self.order_expiry_s = (float(window_ms) / 1000.0 if isinstance(window_ms, (int, float))
+                               else self.request_timeout_s)
+        self.transport = TransportGuard(self, sandbox_hosts,
+                                        loopback_only=self.server is not None)
+        self.transport.install(self.client)
 
     def _call(self, operation: Callable[[], T]) -> T:
-        """Run one client call; attach a Retry-After the exchange sent to the ccxt error."""
+        """Run one client call; its error translated, with the Retry-After the exchange sent."""
         from ccxt.base.errors import BaseError
 
         try:
@@ -85,7 +104,10 @@ class CcxtExchange(Exchange):
             if wait is not None:
                 with contextlib.suppress(ValueError):  # an HTTP-date: let backoff decide
                     exc.retry_after_s = float(wait)
-            raise
+            raise translate(exc) from exc
+
+    def allow_resend(self, client_order_id: str) -> None:
+        self.transport.allow_resend(client_order_id)
 
     def connect(self) -> None:
         """Nothing to open: ccxt's sync client connects per request; checks time sync instead."""
@@ -125,8 +147,6 @@ class CcxtExchange(Exchange):
         return order
 
     def fetch_order(self, symbol: str, *, client_order_id: str) -> Order | None:
-        from ccxt.base.errors import OrderNotFound
-
         try:
             return self._call(lambda: self.client.fetch_order(
                 None, symbol, {"clientOrderId": client_order_id}))
@@ -146,6 +166,48 @@ class CcxtExchange(Exchange):
             self.server = None
 
 
+def configure_urls(client: Any, *, sandbox: bool, base_url: str | None,
+                   simulator_url: str | None) -> tuple[str, set[str]]:
+    """Apply sandbox mode, then base_url / the simulator's URL, to a ccxt client; returns the
+    endpoint kind of the URLs it will really call, and its exchange's sandbox hosts.
+
+    The sandbox hosts are read before anything is redirected, so a `base_url` can never make
+    itself a "sandbox".  ValueError when a URL is ambiguous, or when a simulator run would leave
+    any URL of the client off loopback.
+    """
+    import copy
+
+    from adapters.endpoints import flatten_urls, hosts_of
+
+    sandbox_hosts = hosts_of(copy.deepcopy(client.urls.get("test")))
+    if sandbox:
+        client.set_sandbox_mode(True)
+    url = simulator_url or base_url
+    if url:
+        problem = unsafe_base_url(url)
+        if problem:
+            raise ValueError(f"adapter.base_url: {problem}")
+        point_urls(client, url)
+    kind = judge_urls(flatten_urls(client.urls.get("api")), sandbox_hosts)
+    if simulator_url and kind != LOOPBACK:
+        raise ValueError("adapter.simulator: some of the client's URLs would still leave "
+                         "127.0.0.1; refusing to start (every URL must point at the simulator)")
+    return kind, sandbox_hosts
+
+
+def endpoint_kind(**config: Any) -> str:
+    """What a ccxt adapter node would reach, without building the adapter (the live guard)."""
+    if config.get("simulator") is not None:
+        return LOOPBACK
+    import ccxt
+
+    client = getattr(ccxt, str(config.get("exchange_id") or "binance"))(
+        {"options": {**SPOT_OPTIONS, **dict(config.get("options") or {})}})
+    kind, _ = configure_urls(client, sandbox=bool(config.get("sandbox")),
+                             base_url=config.get("base_url"), simulator_url=None)
+    return kind
+
+
 def build(**config: Any) -> CcxtExchange:
     """Factory for a Hydra adapter node: runner-only keys (name, factory, retry) are dropped."""
     return CcxtExchange(**{k: v for k, v in config.items() if k not in _NODE_KEYS})
@@ -157,5 +219,16 @@ def check_config(**config: Any) -> list[str]:
 
     allowed = sorted({*inspect.signature(CcxtExchange.__init__).parameters, *_NODE_KEYS}
                      - {"self"})
-    return [f"adapter.{k}: unknown key of the ccxt adapter; allowed keys: {', '.join(allowed)}"
-            for k in config if k not in allowed]
+    problems = [f"adapter.{k}: unknown key of the ccxt adapter; allowed keys: "
+                f"{', '.join(allowed)}" for k in config if k not in allowed]
+    if config.get("base_url") is not None:
+        problem = unsafe_base_url(config["base_url"])
+        if problem:
+            problems.append(f"adapter.base_url: {problem}")
+    options = config.get("options") or {}
+    for name in CLIENT_RETRY_OPTIONS:
+        if isinstance(options, Mapping) and options.get(name) not in (None, 0):
+            problems.append(f"adapter.options.{name}: ccxt would re-send failed requests "
+                            "(orders included) blindly; remove it: the runner retries reads "
+                            "itself (adapter.retry) and looks orders up before any re-send")
+    return problems

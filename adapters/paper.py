@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from adapters.base import Exchange, Market, Order
+from adapters.endpoints import IN_PROCESS
+from adapters.errors import translate
 from adapters.sim import FaultInjector, LatencyModel, Simulator
 
 T = TypeVar("T")
@@ -22,13 +24,16 @@ class PaperExchange(Exchange):
     """A simulated spot exchange; same seed and config → same prices and fills.
 
     Keyword config: `seed`, `latency` {mode, base_ms, per_endpoint, sigma}, `faults`
-    {error_rate, timeout_rate, rate_limit_rate, retry_after_s, timeout_ms, per_endpoint}, and
+    {error_rate, timeout_rate, rate_limit_rate, response_lost_rate, retry_after_s, timeout_ms,
+    per_endpoint}, and
     the market/account settings of `Simulator.create` (symbols, markets, start_prices, drift,
     volatility, spread_bps, slippage_bps, taker_fee, maker_fee, min_notional, balances,
     history, clock_offset_ms).  `clock` is for tests.
     """
 
     name = "paper"
+    endpoint_kind = IN_PROCESS  # nothing leaves the process
+    request_timeout_s = 1.0
 
     def __init__(
         self,
@@ -44,16 +49,25 @@ class PaperExchange(Exchange):
         self.sim = Simulator.create(seed=self.seed, clock=clock, **market_config)
         self.latency = LatencyModel.from_config(self.seed, latency)
         self.faults = FaultInjector.from_config(self.seed, faults)
+        self.request_timeout_s = max(1.0, self.faults.timeout_ms / 1000.0)
 
     def _call(self, endpoint: str, op: Callable[[], T]) -> T:
         """Fault draw, then latency, then the operation; sets the latency the wrapper records."""
         self._set_simulated_latency(None)
         fault = self.faults.draw(endpoint)
+        if fault is not None and fault.after_effect:  # it happened; the answer is lost
+            self._set_simulated_latency(self.latency.spend(endpoint, fault.latency_ms))
+            op()
+            raise fault.exception()
         if fault is not None:
             self._set_simulated_latency(self.latency.spend(endpoint, fault.latency_ms))
             raise fault.exception()
         self._set_simulated_latency(self.latency.spend(endpoint))
-        return op()
+        try:
+            return op()
+        except Exception as exc:  # the engine's rejections, in the project's vocabulary
+            raise translate(exc) from exc
+
 
     def connect(self) -> None:
         self._call("connect", lambda: None)
@@ -99,6 +113,11 @@ class PaperExchange(Exchange):
     def cancel_order(self, symbol: str, *, client_order_id: str) -> Order:
         return self._call(
             "cancel_order", lambda: self.sim.cancel_order(symbol, client_order_id=client_order_id))
+
+
+def endpoint_kind(**_config: Any) -> str:
+    """The live guard's question, answered without building anything: nothing leaves."""
+    return IN_PROCESS
 
 
 def build(**config: Any) -> PaperExchange:

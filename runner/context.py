@@ -52,8 +52,10 @@ class RunContext:
         with self._exchange_lock:
             if self._exchange is None:
                 from adapters import build_exchange
+                from runner.live_guard import order_gate
 
-                self._exchange = build_exchange(self.config["adapter"], self.recorder)
+                self._exchange = build_exchange(self.config["adapter"], self.recorder,
+                                                order_gate(self.config))
             return self._exchange
 
     @property

@@ -1,5 +1,5 @@
 """The live guard: real-money orders need env=live AND dry_run=false AND a confirmation that only
-the shell's environment can give (DESIGN.md section 8).
+the shell's environment can give.
 
     PXR_LIVE_CONFIRM=I_UNDERSTAND_REAL_MONEY python -m runner env=live dry_run=false
 
@@ -7,14 +7,16 @@ The confirmation is read from `os.environ` directly, never through the config, s
 can give it: a `.env` file cannot either (runner.secrets skips it there), and a value that Hydra
 itself put into the environment from the config (`hydra.job.env_set`) is not accepted.
 
-Two rules, checked before anything runs (app.prepare: exit 2, one line) and again by the
-execution phase right before it would place an order:
+It is enforced twice:
 
-1. env=live with dry_run=false needs the confirmation, whatever the adapter.
-2. dry_run=false against an endpoint that may be a real-money one needs env=live (so rule 1
-   applies): every adapter except the in-process simulator (`paper`) and nodes that point at a
-   sandbox (`sandbox: true`), the built-in simulator (`simulator: ...`) or a loopback `base_url`.
-   This closes `env=dev adapter=binance dry_run=false` reaching the real exchange unconfirmed.
+- before anything runs (app.prepare: exit 2, one line), from the config: env=live with
+  dry_run=false needs the confirmation whatever the adapter, and dry_run=false against an
+  endpoint that may hold real money needs env=live.  The endpoint kind comes from the adapter
+  itself (`adapters.endpoint_kind_of`), judged from the URLs its client will really call after
+  sandbox mode and `base_url` are applied — a `base_url` off the exchange's sandbox host is not
+  a sandbox, whatever `sandbox` says.
+- at the exchange boundary, at every order request, by the order gate built here
+  (`order_gate`, adapters/order_gate.py): whichever phase asks, built-in or `module:function`.
 """
 
 from __future__ import annotations
@@ -22,13 +24,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+
+from adapters.order_gate import OrderGate
 
 CONFIRM_VAR = "PXR_LIVE_CONFIRM"
 CONFIRM_VALUE = "I_UNDERSTAND_REAL_MONEY"
 LIVE_ENV = "live"
-SAFE_FACTORIES = ("adapters.paper",)  # modules whose adapters never leave the process
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 HOW = (f"set it in the shell for this one command: {CONFIRM_VAR}={CONFIRM_VALUE} "
        "python -m runner env=live dry_run=false ... (or use dry_run=true to validate orders "
@@ -57,15 +58,14 @@ def confirmation_problem(environ: Mapping[str, str] | None = None) -> str | None
     return None
 
 
-def real_money_endpoint(adapter: Mapping[str, Any]) -> bool:
-    """Whether this adapter node may reach an exchange with real money (conservative)."""
-    module = str(adapter.get("factory", "")).partition(":")[0]
-    if module in SAFE_FACTORIES:
-        return False
-    if adapter.get("sandbox") is True or adapter.get("simulator") is not None:
-        return False
-    base_url = adapter.get("base_url")
-    return not (base_url and urlsplit(str(base_url)).hostname in LOOPBACK_HOSTS)
+def endpoint_problem(adapter: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(endpoint kind, None), or (None, why the adapter's URLs cannot be judged)."""
+    from adapters import endpoint_kind_of
+
+    try:
+        return endpoint_kind_of(dict(adapter)), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def problems(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -79,12 +79,25 @@ def problems(config: Mapping[str, Any], environ: Mapping[str, str] | None = None
             return []
         return [f"live guard: env=live with dry_run=false places REAL-MONEY orders and needs the "
                 f"environment variable {CONFIRM_VAR}={CONFIRM_VALUE}, which {missing}; {HOW}"]
+    from adapters.endpoints import REAL_MONEY
+
     adapter = config["adapter"]
-    if real_money_endpoint(adapter):
-        return [f"live guard: dry_run=false with adapter '{adapter.get('name')}' on a real-money "
-                f"endpoint (no sandbox, simulator or loopback base_url) needs env=live and "
-                f"{CONFIRM_VAR}={CONFIRM_VALUE}; use env=testnet for the sandbox, or dry_run=true"]
+    kind, unjudged = endpoint_problem(adapter)
+    if unjudged is not None:
+        return [unjudged]
+    if kind == REAL_MONEY:
+        return [f"live guard: dry_run=false with adapter '{adapter.get('name')}' on an endpoint "
+                f"that may hold real money (not loopback, not the exchange's own sandbox host) "
+                f"needs env=live and {CONFIRM_VAR}={CONFIRM_VALUE}; use env=testnet for the "
+                "sandbox, or dry_run=true"]
     return []
+
+
+def order_gate(config: Mapping[str, Any]) -> OrderGate:
+    """The gate the exchange boundary asks at every order request of this run."""
+    return OrderGate(dry_run=bool(config["dry_run"]), env_name=config["env"]["name"],
+                     confirmation=confirmation_problem,
+                     hint=f"real-money orders need env=live, dry_run=false and {HOW}")
 
 
 def real_money(config: Mapping[str, Any]) -> bool:

@@ -67,7 +67,20 @@ class Plan:
         ]
         header = ["#", "phase", "callable", "needs", "timeout_s", "retries", "on_failure",
                   "always", "note"]
-        return format_table(header, rows)
+        return format_table(header, rows) + "\n\n" + self.orders_note()
+
+    def orders_note(self) -> str:
+        """What the plan does with orders, in one line: the preview must not hide an order."""
+        mode = ("only test orders: validated by the exchange, never placed (dry_run=true)"
+                if self.dry_run else "the strategy's intended orders are PLACED (dry_run=false)")
+        execution = next((p for p in self.phases if p.callable == "execution" and p.enabled),
+                         None)
+        if execution is None:
+            return f"orders: {mode}; no execution phase in this plan"
+        probe = ("when the strategy intends none, one minimum-size probe is sent as a test "
+                 "order (never placed)" if execution.params.get("probe_when_idle", True)
+                 else "no probe when the strategy intends none")
+        return f"orders: {mode}; {probe}"
 
 
 def _spec(name: str, raw: dict[str, Any]) -> PhaseSpec:

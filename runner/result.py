@@ -65,7 +65,8 @@ def config_hash(config: dict[str, Any]) -> str:
 
 def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_code: int,
                  started_at: str, ended_at: str, duration_s: float, kinds: dict[str, int],
-                 slo: dict[str, Any] | None = None) -> dict[str, Any]:
+                 slo: dict[str, Any] | None = None,
+                 orders: dict[str, Any] | None = None) -> dict[str, Any]:
     from runner.secrets import redact
 
     phases = []
@@ -92,6 +93,7 @@ def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_
         "git_sha": git_sha(),
         "config_hash": config_hash(config),
         "slo": slo,
+        "orders": orders,
         "events": {"total": sum(kinds.values()), "by_kind": dict(sorted(kinds.items()))},
     })
 

@@ -1,7 +1,7 @@
 """Secrets: `.env` loading, the registry of secret values, masking, and scrubbing Hydra's snapshot.
 
-No secret value may reach a log line or a file under outputs/, however it was given (DESIGN.md
-section 8; docs/SAFETY.md).  The pieces, in the order a run meets them:
+No secret value may reach a log line or a file under outputs/, however it was given
+(docs/SAFETY.md).  The pieces, in the order a run meets them:
 
 1. `protect_process(argv)` (runner/__main__.py, before Hydra composes): loads `./.env` without
    overriding variables already set, registers the values of secret-named environment variables,

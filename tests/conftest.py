@@ -48,3 +48,14 @@ def only_run_dir(cwd: Path) -> Path:
     runs = sorted(p for p in (cwd / "outputs" / "runs").glob("*/*") if p.is_dir())
     assert len(runs) == 1, runs
     return runs[0]
+
+
+class EventTuples:
+    """An event sink for the instrumented wrapper: (kind, name, ok, error, attempt) per event."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def record(self, kind, name, ok, latency_ms=None, error=None, attempt=1, symbol=None,
+               phase=None):
+        self.events.append((kind, name, ok, error, attempt))

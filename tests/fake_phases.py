@@ -95,3 +95,28 @@ def leak_secrets(ctx: Any, *, token: str | None = None,
     if values:
         raise RuntimeError(f"API-key format invalid: {values}")
     return {"found": len(values)}
+
+
+def intend_buy(ctx: Any, *, quote: float = 25.0) -> dict[str, Any]:
+    """A strategy that wants one market buy now (the built-in one rarely does)."""
+    ctx.artifacts["intended_orders"] = [
+        {"symbol": ctx.symbols[0], "side": "buy", "type": "market", "quote": quote,
+         "reason": "test strategy: buy"}]
+    return {"intended_orders": 1}
+
+
+def place_order(ctx: Any, *, test: bool = False, via: str = "wrapper",
+                amount: float = 0.001) -> dict[str, Any]:
+    """A user's own phase placing an order itself: through ctx.exchange (`wrapper`), past it to
+    the adapter (`adapter`), or to the raw ccxt client (`client`)."""
+    symbol, cid = ctx.symbols[0], f"user-{ctx.run_id[-6:]}"
+    if via == "wrapper":
+        order = ctx.exchange.create_order(symbol, "buy", "market", amount, client_order_id=cid,
+                                          test=test)
+    elif via == "adapter":
+        order = ctx.exchange.inner.create_order(symbol, "buy", "market", amount,
+                                                client_order_id=cid, test=test)
+    else:
+        order = ctx.exchange.inner.client.create_order(symbol, "market", "buy", amount, None,
+                                                       {"newClientOrderId": cid})
+    return {"status": order.get("status")}

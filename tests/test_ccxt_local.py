@@ -6,19 +6,11 @@ import json
 
 import polars as pl
 import pytest
+from conftest import EventTuples as Sink
 from conftest import only_run_dir, run_cli
 
 from adapters.base import InstrumentedExchange, RetryPolicy
 from adapters.ccxt_exchange import CcxtExchange, check_config
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-
-    def record(self, kind, name, ok, latency_ms=None, error=None, attempt=1, symbol=None,
-               phase=None):
-        self.events.append((kind, name, ok, error, attempt))
 
 
 def wrapped(http_faults: dict | None = None):
@@ -47,10 +39,23 @@ def test_env_local_runs_the_standard_plan_through_ccxt(tmp_path):
 
 
 def test_env_local_places_orders_only_with_dry_run_false(tmp_path):
-    done = run_cli("env=local", "dry_run=false", cwd=tmp_path)
+    done = run_cli("env=local", "dry_run=false", "phases.strategy.callable=fake_phases:intend_buy",
+                   cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     orders = pl.read_parquet(only_run_dir(tmp_path) / "orders.parquet")
     assert orders["status"].to_list() == ["closed"]
+    assert orders["test"].to_list() == [False] and orders["exchange_id"][0]
+    line = next(x for x in done.stderr.splitlines() if "order pxr-" in x)
+    assert "BUY" in line and "BTC/USDT" in line and "[LOOPBACK]" in line and "-> closed" in line
+
+
+def test_the_idle_probe_is_a_test_order_even_with_dry_run_false(tmp_path):
+    done = run_cli("env=local", "dry_run=false", "phases.strategy.callable=fake_phases:ok",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    orders = pl.read_parquet(only_run_dir(tmp_path) / "orders.parquet")
+    assert orders["status"].to_list() == ["test"] and orders["test"].to_list() == [True]
+    assert orders["reason"][0].startswith("probe")
 
 
 def test_rate_limit_is_retried_after_the_servers_retry_after():

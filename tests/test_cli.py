@@ -78,7 +78,7 @@ def test_probe_order_is_validated_not_placed_in_dry_run(default_run):
     assert orders.height == 1
     probe = orders.row(0, named=True)
     assert probe["reason"].startswith("probe") and probe["test"] is True
-    assert probe["status"] == "test" and probe["amount"] * probe["price"] >= 10.0
+    assert probe["status"] == "test" and probe["amount"] * probe["reference_price"] >= 10.0
 
 
 def test_console_summary_and_log_without_duplicates(default_run):
@@ -121,11 +121,12 @@ def test_same_seed_same_fills(tmp_path):
     for attempt in ("a", "b"):
         cwd = tmp_path / attempt
         cwd.mkdir()
-        done = run_cli("dry_run=false", "seed=7", cwd=cwd)
+        done = run_cli("dry_run=false", "seed=7", "phases.strategy.callable=fake_phases:intend_buy",
+                       cwd=cwd)
         assert done.returncode == 0, done.stderr
         orders = pl.read_parquet(only_run_dir(cwd) / "orders.parquet")
         assert orders["status"].to_list() == ["closed"]
-        fills.append(orders.select("symbol", "side", "amount", "price").rows())
+        fills.append(orders.select("symbol", "side", "amount", "filled", "average").rows())
     assert fills[0] == fills[1]
 
 

@@ -12,6 +12,7 @@ from runner.app import start_heartbeat
 from runner.context import RunContext
 from runner.errors import PhaseError
 from runner.metrics import Recorder
+from runner.order_book import settle_orders
 from runner.phases import connect, execution, load, market_data, strategy
 from runner.phases.market_data import quality_issues
 from runner.sizing import ceil_to_step, floor_to_step, minimum_size, size_from_quote
@@ -71,6 +72,7 @@ def test_standard_phases_in_sequence_hand_data_through_artifacts(ctx):
     ctx.artifacts["intended_orders"] = [{"symbol": "ETH/USDT", "side": "sell", "type": "market",
                                          "quote": 50.0, "reason": "test"}]
     assert execution.run(ctx) == {"orders": 1, "test": True, "probe": False}
+    settle_orders(ctx)
     orders = pl.read_parquet(ctx.run_dir / "orders.parquet")
     assert orders.row(0, named=True)["status"] == "test"
 
@@ -83,6 +85,7 @@ def test_too_small_intended_order_is_rejected_before_the_exchange(ctx):
     with pytest.raises(PhaseError, match=r"raise strategy\.order_quote"):
         execution.run(ctx)
     assert ctx.recorder.frame().filter(kind="order").height == 0
+    settle_orders(ctx)
     orders = pl.read_parquet(ctx.run_dir / "orders.parquet")
     assert orders["status"].to_list() == ["rejected_locally"]
 

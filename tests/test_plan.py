@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from runner.plan import build_plan
 
 
@@ -42,4 +44,18 @@ def test_plan_json_round_trips(compose, tmp_path):
 def test_table_lists_every_phase_and_marks_disabled(compose):
     table = build_plan(compose()).table()
     assert "load" in table and "disabled" in table
-    assert len(table.splitlines()) == 2 + 8
+    rows, _orders_line = table.split("\n\n")
+    assert len(rows.splitlines()) == 2 + 8
+
+
+@pytest.mark.parametrize(("overrides", "says"), [
+    ((), "only test orders"),
+    (("dry_run=false",), "intended orders are PLACED"),
+    (("phases.execution.params.probe_when_idle=false",), "no probe"),
+    (("phases.execution.enabled=false",), "no execution phase"),
+])
+def test_the_plan_preview_says_what_happens_to_orders(compose, overrides, says):
+    note = build_plan(compose(*overrides)).table().splitlines()[-1]
+    assert note.startswith("orders: ") and says in note
+    if "probe" in note and "no probe" not in note:
+        assert "probe is sent as a test order (never placed)" in note

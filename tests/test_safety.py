@@ -1,4 +1,4 @@
-"""Safety (DESIGN.md section 8, docs/SAFETY.md): no secret in any log line or output file, however
+"""Safety (docs/SAFETY.md): no secret in any log line or output file, however
 it was given, and no real-money order without env=live, dry_run=false and PXR_LIVE_CONFIRM."""
 
 from __future__ import annotations
@@ -279,7 +279,8 @@ def test_a_refused_secret_override_is_masked_in_the_error_line(tmp_path, plus):
 @pytest.mark.parametrize("confirm", [None, "yes", live_guard.CONFIRM_VALUE])
 def test_live_orders_need_all_three_switches(tmp_path, dry_run, confirm):
     env = {} if confirm is None else {live_guard.CONFIRM_VAR: confirm}
-    done = run("env=live", "adapter=paper", f"dry_run={dry_run}", cwd=tmp_path, env=env)
+    done = run("env=live", "adapter=paper", f"dry_run={dry_run}",
+               "phases.strategy.callable=fake_phases:intend_buy", cwd=tmp_path, env=env)
     orders_files = list((tmp_path / "outputs").rglob("orders.parquet"))
     statuses = set(pl.read_parquet(orders_files[0])["status"]) if orders_files else set()
     if dry_run == "false" and confirm != live_guard.CONFIRM_VALUE:

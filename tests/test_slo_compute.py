@@ -1,4 +1,4 @@
-"""slo.compute: the DESIGN.md §7 formulas, checked against hand-computed numbers and the SRE
+"""slo.compute: the formulas of docs/SLO.md, checked against hand-computed numbers and the SRE
 Workbook's own examples, on events built in memory."""
 
 from __future__ import annotations

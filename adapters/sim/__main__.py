@@ -66,10 +66,10 @@ def usage(server: SimServer, api_key: str, api_secret: str) -> str:
         f"sim exchange (Binance spot REST) listening on {server.url}",
         "point ccxt at it:",
         "    import ccxt",
-        "    from adapters.sim.server import point_ccxt",
+        "    from adapters.ccxt_transport import point_urls",
         f"    ex = ccxt.binance({{'apiKey': {key}, 'secret': {secret},",
         f"                        'options': {options}}})",
-        f"    point_ccxt(ex, {server.url!r})  # every urls['api'] base -> this server",
+        f"    point_urls(ex, {server.url!r})  # every urls['api'] base -> this server",
         "    ex.load_markets(); ex.fetch_ticker('BTC/USDT')",
         "Ctrl-C to stop.",
     ])

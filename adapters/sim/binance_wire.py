@@ -1,6 +1,6 @@
 """Binance spot REST wire format for the simulator core's ccxt-shaped data.
 
-Pure functions, no I/O and no ccxt import: the HTTP server (adapters.sim.server) turns core
+Pure functions, no I/O and no ccxt import: the HTTP endpoints (adapters.sim.routes) turn core
 results into these JSON shapes and core exceptions into Binance's `{"code", "msg"}` errors, so
 a real ccxt `binance` client parses them exactly as it parses api.binance.com.  Numbers travel
 as strings with 8 decimals, as Binance sends them; symbols as 'BTCUSDT'.
@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-MINUTE_MS = 60_000
-DAY_MS = 86_400_000
-INTERVAL_MINUTES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
+from adapters.sim.market import DAY_MINUTES, MINUTE_MS, TIMEFRAMES
+
+API_PREFIX = "/api/v3/"  # every endpoint lives below it
+DAY_MS = DAY_MINUTES * MINUTE_MS
 STATUS_TO_WIRE = {"open": "NEW", "closed": "FILLED", "canceled": "CANCELED"}
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
@@ -196,7 +197,7 @@ def book_ticker(market: Mapping[str, Any], ticker: Mapping[str, Any]) -> dict[st
 def kline(row: list[float], interval: str) -> list[Any]:
     """A core OHLCV row as Binance's 12-field kline array (synthetic quote/taker volumes)."""
     ts, open_, high, low, close, volume = row
-    width = INTERVAL_MINUTES[interval] * MINUTE_MS
+    width = TIMEFRAMES[interval] * MINUTE_MS
     quote = volume * (open_ + close) / 2.0
     return [int(ts), num(open_), num(high), num(low), num(close), num(volume),
             int(ts) + width - 1, num(quote), max(1, round(volume * 10)), num(volume / 2.0),

@@ -2,8 +2,10 @@
 
 Faults use their own RNG stream (not the price stream), so turning them on or changing a rate
 never moves prices.  One uniform draw is taken per call whatever the rates are, so the fault
-sequence of a seed stays aligned when a rate changes.  ccxt is imported only when an exception
-is actually raised: `import ccxt` costs ~0.35 s, which a clean offline run must not pay.
+sequence of a seed stays aligned when a rate changes.  An injected fault is raised as the
+project's own error (adapters/errors.py) named after the ccxt class a real exchange would give,
+so no ccxt import is needed; the matching engine's rejections are ccxt classes (imported only
+when one is raised: `import ccxt` costs ~0.35 s), which the adapters translate.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ FAULT_CLASSES: dict[str, str] = {
     "error_rate": "ExchangeNotAvailable",
     "timeout_rate": "RequestTimeout",
     "rate_limit_rate": "RateLimitExceeded",
+    # The call takes effect, then its answer is lost (a timeout the caller cannot tell from one
+    # that struck before): the case that makes order look-ups necessary.
+    "response_lost_rate": "RequestTimeout",
 }
+# Faults that strike after the call took effect.
+AFTER_EFFECT = frozenset({"response_lost_rate"})
 
 
 def ccxt_error(class_name: str, message: str) -> Exception:
@@ -40,18 +47,22 @@ class Fault:
     timeout_ms: float
 
     @property
+    def after_effect(self) -> bool:
+        """True when the call takes effect before this fault strikes (its answer is lost)."""
+        return self.rate_name in AFTER_EFFECT
+
+    @property
     def latency_ms(self) -> float | None:
         """A timeout costs the full client timeout; other faults cost a normal round trip."""
         return self.timeout_ms if self.class_name == "RequestTimeout" else None
 
     def exception(self) -> Exception:
-        exc = ccxt_error(
-            self.class_name,
-            f"simulated fault: {self.class_name} ({self.rate_name}={self.rate:g})",
-        )
+        from adapters.errors import NetworkFailure, RateLimited
+
+        message = f"simulated fault: {self.class_name} ({self.rate_name}={self.rate:g})"
         if self.class_name == "RateLimitExceeded":
-            exc.retry_after_s = self.retry_after_s  # type: ignore[attr-defined]
-        return exc
+            return RateLimited(message, origin=self.class_name, retry_after_s=self.retry_after_s)
+        return NetworkFailure(message, origin=self.class_name)
 
 
 def _rates(source: Mapping[str, Any], base: Mapping[str, float], where: str) -> dict[str, float]:
@@ -75,13 +86,14 @@ class FaultInjector:
         error_rate: float = 0.0,
         timeout_rate: float = 0.0,
         rate_limit_rate: float = 0.0,
+        response_lost_rate: float = 0.0,
         retry_after_s: float = 1.0,
         timeout_ms: float = 10_000.0,
         per_endpoint: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         zero = dict.fromkeys(FAULT_CLASSES, 0.0)
         given = {"error_rate": error_rate, "timeout_rate": timeout_rate,
-                 "rate_limit_rate": rate_limit_rate}
+                 "rate_limit_rate": rate_limit_rate, "response_lost_rate": response_lost_rate}
         self.rates = _rates(given, zero, "faults")
         self.per_endpoint = {
             name: _rates(dict(over), self.rates, f"faults.per_endpoint.{name}")

@@ -6,6 +6,7 @@ import os
 import shutil
 from typing import Any
 
+from adapters.endpoints import SANDBOX
 from runner.context import RunContext
 from runner.errors import PhaseError
 
@@ -19,20 +20,23 @@ MEANING = {
 }
 
 
-def mode(ctx: RunContext) -> str:
-    """DRY-RUN unless orders are enabled; TESTNET for env=testnet; LIVE — REAL MONEY only for
-    env=live with dry_run=false (the live guard has checked the confirmation by then)."""
+def mode(ctx: RunContext, endpoint: str | None = None) -> str:
+    """DRY-RUN unless orders are enabled; TESTNET only when the exchange really is the sandbox
+    (`endpoint`, judged from the client's URLs; the env name when unknown); LIVE — REAL MONEY
+    only for env=live with dry_run=false (the live guard has checked the confirmation by then)."""
+    testnet = endpoint == SANDBOX if endpoint is not None else ctx.env == "testnet"
     if ctx.dry_run:
-        return "TESTNET DRY-RUN" if ctx.env == "testnet" else "DRY-RUN"
+        return "TESTNET DRY-RUN" if testnet else "DRY-RUN"
     if ctx.env == "live":
         return LIVE_MODE
-    return "TESTNET" if ctx.env == "testnet" else "ORDERS ENABLED (non-live)"
+    return "TESTNET" if testnet else "ORDERS ENABLED (non-live)"
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
-    current = mode(ctx)
+    endpoint = ctx.exchange.endpoint_kind  # builds the adapter: a bad one fails here, early
+    current = mode(ctx, endpoint)
     banner = (f"mode: {current} ({MEANING[current]}) | env={ctx.env} | "
-              f"adapter={ctx.config['adapter']['name']}")
+              f"adapter={ctx.config['adapter']['name']} | endpoint: {endpoint}")
     if current == LIVE_MODE:
         ctx.log.warning("!" * 72)
         ctx.log.warning(banner)
@@ -47,6 +51,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         raise PhaseError(f"run folder {ctx.run_dir} is not writable: {exc}") from None
     return {
         "mode": current,
+        "endpoint": endpoint,
         "env": ctx.env,
         "adapter": ctx.config["adapter"]["name"],
         "dry_run": ctx.dry_run,

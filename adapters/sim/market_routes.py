@@ -1,0 +1,114 @@
+"""Public market-data endpoints (ping, time, exchangeInfo, tickers, klines, depth).
+
+Each handler takes the merged request parameters and returns the JSON-ready answer, raising
+`binance_wire.ApiError` for Binance's parameter errors; the route table (adapters.sim.routes)
+says which handler serves which path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from adapters.sim import binance_wire as wire
+from adapters.sim.engine import Simulator
+from adapters.sim.market import TIMEFRAMES
+from adapters.sim.params import int_param
+
+
+class Symbols:
+    """Binance's `symbol` / `symbols` parameters resolved to the core's unified symbols."""
+
+    def __init__(self, markets: Mapping[str, dict[str, Any]]) -> None:
+        self.markets = markets
+        self._index = wire.symbol_index(markets)
+
+    def one(self, params: Mapping[str, str], required: bool = True) -> str | None:
+        """The `symbol` parameter ('BTCUSDT' -> 'BTC/USDT'); None when absent and optional."""
+        wire_id = params.get("symbol")
+        if not wire_id:
+            if required:
+                raise wire.missing("symbol")
+            return None
+        try:
+            return self._index[wire_id.upper()]
+        except KeyError:
+            raise wire.invalid_symbol() from None
+
+    def many(self, params: Mapping[str, str]) -> list[str] | None:
+        """One symbol (`symbol`), several (`symbols`), or None meaning all."""
+        if "symbol" in params:
+            return [self.one(params)]  # type: ignore[list-item]
+        if "symbols" in params:
+            names = wire.parse_symbol_list(params["symbols"])
+            return [self.one({"symbol": n}) for n in names]  # type: ignore[misc]
+        return None
+
+
+class MarketData:
+    """The unsigned endpoints, answered from the core's markets, tickers and candles."""
+
+    def __init__(self, sim: Simulator, symbols: Symbols) -> None:
+        self.sim = sim
+        self.symbols = symbols
+        self._markets = symbols.markets
+
+    def _each_ticker(self, params: dict[str, str],
+                     shape: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]) -> Any:
+        chosen = self.symbols.many(params)
+        rows = [shape(self._markets[s], self.sim.fetch_ticker(s))
+                for s in (chosen or list(self._markets))]
+        return rows[0] if "symbol" in params else rows
+
+    def ping(self, params: dict[str, str]) -> Any:
+        return {}
+
+    def time(self, params: dict[str, str]) -> Any:
+        return {"serverTime": self.sim.server_time()}
+
+    def exchange_info(self, params: dict[str, str]) -> Any:
+        chosen = self.symbols.many(params) or list(self._markets)
+        return wire.exchange_info([self._markets[s] for s in chosen], self.sim.server_time())
+
+    def ticker_24hr(self, params: dict[str, str]) -> Any:
+        return self._each_ticker(params, wire.ticker_24hr)
+
+    def ticker_price(self, params: dict[str, str]) -> Any:
+        return self._each_ticker(params, wire.price_ticker)
+
+    def book_ticker(self, params: dict[str, str]) -> Any:
+        return self._each_ticker(params, wire.book_ticker)
+
+    def avg_price(self, params: dict[str, str]) -> Any:
+        symbol = self.symbols.one(params)
+        rows = self.sim.fetch_ohlcv(symbol, "1m", 5)  # type: ignore[arg-type]
+        return {"mins": 5, "price": wire.num(sum(r[4] for r in rows) / len(rows)),
+                "closeTime": self.sim.server_time()}
+
+    def klines(self, params: dict[str, str]) -> Any:
+        symbol = self.symbols.one(params)
+        interval = params.get("interval") or ""
+        if not interval:
+            raise wire.missing("interval")
+        if interval not in TIMEFRAMES:
+            raise wire.ApiError(400, -1120, "Invalid interval.")
+        limit = min(int_param(params, "limit", 500), 1_000)
+        if limit < 1:
+            raise wire.illegal("limit")
+        start, end = params.get("startTime"), params.get("endTime")
+        if start is None and end is None:
+            rows = self.sim.fetch_ohlcv(symbol, interval, limit)  # type: ignore[arg-type]
+        else:
+            rows = self.sim.fetch_ohlcv(symbol, interval, self.sim.market.history)  # type: ignore[arg-type]
+            lo, hi = int_param(params, "startTime", 0), int_param(params, "endTime", 2**62)
+            rows = [r for r in rows if lo <= r[0] <= hi]
+            rows = rows[:limit] if start is not None else rows[-limit:]
+        return [wire.kline(r, interval) for r in rows]
+
+    def depth(self, params: dict[str, str]) -> Any:
+        symbol = self.symbols.one(params)
+        limit = int_param(params, "limit", 100)
+        if not 1 <= limit <= 5_000:
+            raise wire.illegal("limit")
+        ticker = self.sim.fetch_ticker(symbol)  # type: ignore[arg-type]
+        return wire.depth(self._markets[symbol], ticker, limit, self.sim.server_time())  # type: ignore[index]

@@ -1,0 +1,91 @@
+"""The route table: which handler serves each Binance path, its weight, and whether it is SIGNED.
+
+One table drives dispatch, request weight, the latency model and the core fault injector (both
+keyed by the core's endpoint name), so a new endpoint is one row plus one handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.sim import binance_wire as wire
+from adapters.sim.account_routes import Account
+from adapters.sim.auth import Weight, by_symbol, depth_weight, ticker_weight
+from adapters.sim.engine import Simulator
+from adapters.sim.market_routes import MarketData, Symbols
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    group: str  # "market" (MarketData) or "account" (Account)
+    handler: str  # a method of that group
+    name: str  # the core's endpoint name (latency model, core fault injector)
+    signed: bool
+    weight: int | Weight
+
+    def weight_of(self, params: dict[str, str]) -> int:
+        return int(self.weight(params) if callable(self.weight) else self.weight)
+
+
+def _market(handler: str, name: str, weight: int | Weight) -> Route:
+    return Route("market", handler, name, False, weight)
+
+
+def _account(handler: str, name: str, weight: int | Weight) -> Route:
+    return Route("account", handler, name, True, weight)
+
+
+# (method, path below /api/v3/) -> route
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "ping"): _market("ping", "ping", 1),
+    ("GET", "time"): _market("time", "server_time", 1),
+    ("GET", "exchangeInfo"): _market("exchange_info", "load_markets", 20),
+    ("GET", "ticker/24hr"): _market("ticker_24hr", "fetch_ticker", ticker_weight),
+    ("GET", "ticker/price"): _market("ticker_price", "fetch_ticker", by_symbol(2, 4)),
+    ("GET", "ticker/bookTicker"): _market("book_ticker", "fetch_ticker", by_symbol(2, 4)),
+    ("GET", "avgPrice"): _market("avg_price", "fetch_ticker", 2),
+    ("GET", "klines"): _market("klines", "fetch_ohlcv", 2),
+    ("GET", "uiKlines"): _market("klines", "fetch_ohlcv", 2),
+    ("GET", "depth"): _market("depth", "fetch_order_book", depth_weight),
+    ("GET", "account"): _account("account", "fetch_balance", 20),
+    ("POST", "order"): _account("new_order", "create_order", 1),
+    ("POST", "order/test"): _account("test_order", "create_order", 1),
+    ("GET", "order"): _account("query_order", "fetch_order", 4),
+    ("DELETE", "order"): _account("cancel_order", "cancel_order", 1),
+    ("GET", "openOrders"): _account("open_orders", "fetch_open_orders", by_symbol(6, 80)),
+    ("DELETE", "openOrders"): _account("cancel_all", "cancel_order", 1),
+    ("GET", "allOrders"): _account("all_orders", "fetch_orders", 20),
+    ("GET", "myTrades"): _account("my_trades", "fetch_my_trades", 20),
+}
+
+
+class Endpoints:
+    """Every handler of the table on one Simulator; `call` turns core errors into Binance's."""
+
+    def __init__(self, sim: Simulator, seed: int) -> None:
+        symbols = Symbols(sim.load_markets())
+        self.market = MarketData(sim, symbols)
+        self.account = Account(sim, symbols, seed)
+
+    def handler(self, route: Route) -> Callable[[dict[str, str]], Any]:
+        return getattr(getattr(self, route.group), route.handler)
+
+    def call(self, route: Route, method: str, params: dict[str, str]) -> Any:
+        """The handler's answer; a ccxt error from the core becomes its Binance error, any
+        other failure a logged -1000 (a simulator bug must not look like an exchange rule)."""
+        try:
+            return self.handler(route)(params)
+        except wire.ApiError:
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith("ccxt"):
+                action = "cancel" if method == "DELETE" else "query"
+                raise wire.error_from_core(exc, action) from exc
+            log.exception("sim server: %s %s failed", method, route.handler)
+            raise wire.ApiError(500, -1000, "An unknown error occurred while processing the "
+                                            "request.") from exc
