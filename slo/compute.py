@@ -1,4 +1,4 @@
-"""Error budgets (DESIGN.md §7) from metric events, reading the events exactly once.
+"""Error budgets (docs/SLO.md) from metric events, reading the events exactly once.
 
 `evaluate` builds ONE lazy query over the events: keep `as_of - horizon <= ts < as_of`, then
 group by (run_id, bucket, slice) and count, for every objective at once, its valid and its
@@ -279,7 +279,7 @@ def _status(valid: int, min_events: int, budget_remaining: Fraction | None, firi
 
 def objective_report(o: Objective, units: Units, plan: Plan, at_risk_below: float
                      ) -> dict[str, Any]:
-    """Every number of one objective, JSON-ready, from its units (DESIGN.md §7)."""
+    """Every number of one objective, JSON-ready, from its units (docs/SLO.md)."""
     window_us = _us(o.window)
     valid, good, measured = units.window(plan.as_of_us, window_us)
     bad = valid - good
