@@ -13,13 +13,13 @@ import random
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from adapters.endpoints import REAL_MONEY
 from adapters.errors import RetryableError, error_name, is_retryable, retry_after_s
 from adapters.order_gate import DEFAULT_GATE, OrderGate
+from adapters.retry import RetryPolicy
 
 __all__ = ["Exchange", "InstrumentedExchange", "RetryPolicy", "RetryableError", "is_retryable",
            "retry_after_s"]
@@ -28,6 +28,35 @@ log = logging.getLogger(__name__)
 
 Order = dict[str, Any]
 Market = dict[str, Any]
+
+# The keys of an adapter config node that are the wrapper's (the run's adapter name, the retry
+# policy), never the adapter's.  `_target_` names the adapter's class (Hydra's convention); every
+# other key is a keyword of that class's constructor.
+WRAPPER_KEYS = ("name", "retry")
+TARGET_KEY = "_target_"
+
+
+def node_kwargs(node: Mapping[str, Any]) -> dict[str, Any]:
+    """What an adapter node passes to its class: the node without `_target_` and the wrapper's
+    keys."""
+    return {k: v for k, v in node.items() if k not in WRAPPER_KEYS and k != TARGET_KEY}
+
+
+def constructor_keywords(cls: type) -> set[str]:
+    """The keyword parameters of `cls`'s constructor, following `**kwargs` up the base classes
+    (a subclass that adds one keyword and passes the rest on accepts its parent's too)."""
+    import inspect
+
+    found: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]  # after self
+        found |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return found
 
 
 class EventSink(Protocol):
@@ -69,6 +98,33 @@ class Exchange(ABC):
     # After this long, a request the exchange has not processed never will be (Binance rejects
     # it as outside its recvWindow): only then does "no such order" prove an order absent.
     order_expiry_s: float = 0.0
+
+    # -- the class answers for its config node before anything is built ---------------------
+
+    @classmethod
+    def check_config(cls, node: Mapping[str, Any]) -> list[str]:
+        """Problems with an adapter node of this class, one line each, keys prefixed `adapter.`.
+
+        Asked before the run, so a bad setting is exit 2 rather than a failed connect phase.  The
+        default says nothing: an adapter without a check is trusted until it is built.
+        """
+        return []
+
+    @classmethod
+    def endpoint_kind_of(cls, node: Mapping[str, Any]) -> str:
+        """What a node of this class would reach (adapters/endpoints.py), without building it:
+        the live guard asks before the run.  An adapter that cannot say counts as real money."""
+        return REAL_MONEY
+
+    @classmethod
+    def unknown_keys(cls, node: Mapping[str, Any],
+                     accepted: Iterable[str] | None = None) -> list[str]:
+        """For `check_config`: one line per key of `node` that neither the wrapper nor the
+        adapter reads (`accepted`; by default its constructor's keywords)."""
+        adapter_keys = constructor_keywords(cls) if accepted is None else set(accepted)
+        allowed = sorted({*WRAPPER_KEYS, TARGET_KEY, *adapter_keys})
+        return [f"adapter.{key}: unknown key of {cls.__qualname__}; allowed keys: "
+                f"{', '.join(allowed)}" for key in node if key not in allowed]
 
     def __init__(self) -> None:
         self._latency = threading.local()
@@ -133,19 +189,6 @@ class Exchange(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold no connection
         """Release connections; the default has nothing to release."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter for idempotent calls (AWS architecture blog style)."""
-
-    max_attempts: int = 3
-    base_delay_s: float = 0.05
-    max_delay_s: float = 2.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Sleep before attempt `attempt + 1`; never longer than max_delay_s."""
-        return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
 
 
 class InstrumentedExchange:

@@ -25,8 +25,6 @@ from adapters.endpoints import LOOPBACK
 from adapters.errors import OrderNotFound, translate
 
 T = TypeVar("T")
-# Keys of the Hydra adapter node that are for the runner, not for this adapter.
-_NODE_KEYS = ("name", "factory", "retry")
 # Spot only, and no currency/margin endpoints (sapi) during load_markets.
 SPOT_OPTIONS: dict[str, Any] = {
     "defaultType": "spot",
@@ -91,6 +89,35 @@ class CcxtExchange(Exchange):
         self.transport = TransportGuard(self, sandbox_hosts,
                                         loopback_only=self.server is not None)
         self.transport.install(self.client)
+
+    @classmethod
+    def check_config(cls, node: Mapping[str, Any]) -> list[str]:
+        """Unknown keys and unsafe settings, without importing ccxt (that waits for the run)."""
+        problems = cls.unknown_keys(node)
+        if node.get("base_url") is not None:
+            problem = unsafe_base_url(node["base_url"])
+            if problem:
+                problems.append(f"adapter.base_url: {problem}")
+        options = node.get("options") or {}
+        for name in CLIENT_RETRY_OPTIONS:
+            if isinstance(options, Mapping) and options.get(name) not in (None, 0):
+                problems.append(f"adapter.options.{name}: ccxt would re-send failed requests "
+                                "(orders included) blindly; remove it: the runner retries reads "
+                                "itself (adapter.retry) and looks orders up before any re-send")
+        return problems
+
+    @classmethod
+    def endpoint_kind_of(cls, node: Mapping[str, Any]) -> str:
+        """Judged from the URLs a client for this node would call, built without connecting."""
+        if node.get("simulator") is not None:
+            return LOOPBACK
+        import ccxt
+
+        client = getattr(ccxt, str(node.get("exchange_id") or "binance"))(
+            {"options": {**SPOT_OPTIONS, **dict(node.get("options") or {})}})
+        kind, _ = configure_urls(client, sandbox=bool(node.get("sandbox")),
+                                 base_url=node.get("base_url"), simulator_url=None)
+        return kind
 
     def _call(self, operation: Callable[[], T]) -> T:
         """Run one client call; its error translated, with the Retry-After the exchange sent."""
@@ -194,41 +221,3 @@ def configure_urls(client: Any, *, sandbox: bool, base_url: str | None,
                          "127.0.0.1; refusing to start (every URL must point at the simulator)")
     return kind, sandbox_hosts
 
-
-def endpoint_kind(**config: Any) -> str:
-    """What a ccxt adapter node would reach, without building the adapter (the live guard)."""
-    if config.get("simulator") is not None:
-        return LOOPBACK
-    import ccxt
-
-    client = getattr(ccxt, str(config.get("exchange_id") or "binance"))(
-        {"options": {**SPOT_OPTIONS, **dict(config.get("options") or {})}})
-    kind, _ = configure_urls(client, sandbox=bool(config.get("sandbox")),
-                             base_url=config.get("base_url"), simulator_url=None)
-    return kind
-
-
-def build(**config: Any) -> CcxtExchange:
-    """Factory for a Hydra adapter node: runner-only keys (name, factory, retry) are dropped."""
-    return CcxtExchange(**{k: v for k, v in config.items() if k not in _NODE_KEYS})
-
-
-def check_config(**config: Any) -> list[str]:
-    """Unknown keys of this adapter, without importing ccxt (that waits for the run)."""
-    import inspect
-
-    allowed = sorted({*inspect.signature(CcxtExchange.__init__).parameters, *_NODE_KEYS}
-                     - {"self"})
-    problems = [f"adapter.{k}: unknown key of the ccxt adapter; allowed keys: "
-                f"{', '.join(allowed)}" for k in config if k not in allowed]
-    if config.get("base_url") is not None:
-        problem = unsafe_base_url(config["base_url"])
-        if problem:
-            problems.append(f"adapter.base_url: {problem}")
-    options = config.get("options") or {}
-    for name in CLIENT_RETRY_OPTIONS:
-        if isinstance(options, Mapping) and options.get(name) not in (None, 0):
-            problems.append(f"adapter.options.{name}: ccxt would re-send failed requests "
-                            "(orders included) blindly; remove it: the runner retries reads "
-                            "itself (adapter.retry) and looks orders up before any re-send")
-    return problems

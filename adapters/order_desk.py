@@ -32,9 +32,10 @@ from adapters.errors import (
     is_retryable,
 )
 from adapters.ledger import OPEN, OrderLedger, OrderRecord, order_status
+from adapters.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from adapters.base import InstrumentedExchange, Order, RetryPolicy
+    from adapters.base import InstrumentedExchange, Order
     from adapters.order_gate import OrderGate
 
 log = logging.getLogger("adapters.orders")
@@ -58,8 +59,6 @@ class OrderDesk:
     @property
     def lookup_policy(self) -> RetryPolicy:
         """Look-ups get more patience than ordinary reads: an unknown order is worth waiting for."""
-        from adapters.base import RetryPolicy
-
         policy = self.exchange.policy
         return RetryPolicy(max_attempts=max(policy.max_attempts, 4),
                            base_delay_s=policy.base_delay_s, max_delay_s=policy.max_delay_s)

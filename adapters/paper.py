@@ -9,15 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from adapters.base import Exchange, Market, Order
+from adapters.base import Exchange, Market, Order, constructor_keywords, node_kwargs
 from adapters.endpoints import IN_PROCESS
 from adapters.errors import translate
 from adapters.sim import FaultInjector, LatencyModel, Simulator
 
 T = TypeVar("T")
-
-# Keys a Hydra adapter node carries for the runner, not for the simulator.
-_NODE_KEYS = ("name", "factory", "retry", "_target_")
 
 
 class PaperExchange(Exchange):
@@ -50,6 +47,28 @@ class PaperExchange(Exchange):
         self.latency = LatencyModel.from_config(self.seed, latency)
         self.faults = FaultInjector.from_config(self.seed, faults)
         self.request_timeout_s = max(1.0, self.faults.timeout_ms / 1000.0)
+
+    @classmethod
+    def check_config(cls, node: Mapping[str, Any]) -> list[str]:
+        """Unknown keys, then the simulator's own complaints: its constructor is the authority on
+        its settings (and costs ~0.1 ms), so the node is built once and dropped."""
+        import inspect
+
+        simulator_keys = set(inspect.signature(Simulator.create).parameters)
+        accepted = (constructor_keywords(cls) | simulator_keys) - {"clock"}  # clock: tests only
+        unknown = cls.unknown_keys(node, accepted)
+        if unknown:
+            return unknown
+        try:
+            cls(**node_kwargs(node))
+        except (TypeError, ValueError) as exc:
+            return [f"adapter: {exc}"]
+        return []
+
+    @classmethod
+    def endpoint_kind_of(cls, node: Mapping[str, Any]) -> str:
+        """Nothing leaves the process, whatever the node says."""
+        return IN_PROCESS
 
     def _call(self, endpoint: str, op: Callable[[], T]) -> T:
         """Fault draw, then latency, then the operation; sets the latency the wrapper records."""
@@ -114,35 +133,3 @@ class PaperExchange(Exchange):
         return self._call(
             "cancel_order", lambda: self.sim.cancel_order(symbol, client_order_id=client_order_id))
 
-
-def endpoint_kind(**_config: Any) -> str:
-    """The live guard's question, answered without building anything: nothing leaves."""
-    return IN_PROCESS
-
-
-def build(**config: Any) -> PaperExchange:
-    """Factory for a Hydra adapter node: runner-only keys (name, factory, retry) are dropped."""
-    return PaperExchange(**{k: v for k, v in config.items() if k not in _NODE_KEYS})
-
-
-def check_config(**config: Any) -> list[str]:
-    """Problems with a paper adapter node, one line each, without building anything lasting.
-
-    The simulator's constructor is the authority on its settings (and costs ~0.1 ms), so the
-    node is built once and its complaints are translated into config keys.
-    """
-    import inspect
-
-    allowed = sorted(
-        {*inspect.signature(Simulator.create).parameters,
-         *inspect.signature(PaperExchange.__init__).parameters, *_NODE_KEYS}
-        - {"self", "cls", "clock", "market_config", "_target_"})
-    unknown = [k for k in config if k not in allowed]
-    if unknown:
-        return [f"adapter.{k}: unknown key of the paper adapter; allowed keys: "
-                f"{', '.join(allowed)}" for k in unknown]
-    try:
-        build(**config)
-    except (TypeError, ValueError) as exc:
-        return [f"adapter: {exc}"]
-    return []

@@ -1,6 +1,6 @@
 """Journal loss under kill -9: how old is the newest journaled event when the process dies?
 
-A child process runs a real `runner.metrics.Recorder` (run folder in a temporary directory, flush
+A child process runs a real `runner.recorder.Recorder` (run folder in a temporary directory, flush
 interval `journal_flush_s` from conf/config.yaml) under a producer thread recording ~40,000
 realistic api_call events/s, busy-paced (it never sleeps: like a load phase it keeps the GIL
 busy), plus a heartbeat thread.  The parent SIGKILLs it at a random moment and reads
@@ -37,7 +37,8 @@ from typing import Any
 
 import yaml
 
-from runner.metrics import JOURNAL_NAME, ROW_COLUMNS, Recorder, polars_schema
+from runner.recorder import Recorder
+from runner.shared.events import JOURNAL_NAME, ROW_COLUMNS, polars_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SYMBOLS = ("BTC/USDT", "ETH/USDT")

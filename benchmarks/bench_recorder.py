@@ -17,8 +17,9 @@ from types import SimpleNamespace
 
 from adapters.base import InstrumentedExchange
 from adapters.paper import PaperExchange
-from runner.metrics import Recorder
 from runner.phases import load
+from runner.recorder import Recorder
+from runner.run_data import RunData
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 RECORD_TARGET = 300_000.0  # events/s, record loop with the journal thread running
@@ -62,8 +63,8 @@ def bench_load(calls: int, journal: bool) -> float:
                               faults={"error_rate": 0.0, "timeout_rate": 0.0,
                                       "rate_limit_rate": 0.0})
         exchange = InstrumentedExchange(inner, recorder, seed=42)
-        ctx = SimpleNamespace(exchange=exchange, symbols=SYMBOLS, artifacts={}, cancelled=False,
-                              run_id="bench")
+        ctx = SimpleNamespace(exchange=exchange, symbols=SYMBOLS, data=RunData(),
+                              cancelled=False, run_id="bench")
         started = time.perf_counter()
         summary = load.run(ctx, calls=calls, orders=0)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - started

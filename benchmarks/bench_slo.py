@@ -25,7 +25,8 @@ from pathlib import Path
 import polars as pl
 from omegaconf import OmegaConf
 
-from runner.metrics import COLUMNS, polars_schema, write_parquet_atomic
+from runner.shared.events import COLUMNS, polars_schema
+from runner.shared.files import write_parquet_atomic
 from slo.compute import evaluate
 from slo.nightly import EVENT_COLUMNS
 from slo.read import discover, load_events

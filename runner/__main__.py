@@ -1,15 +1,16 @@
-"""`python -m runner`: the thin entry point (task: runner/entry.py; exit codes: runner/cli.py).
+"""`python -m runner`: the thin entry point (task: runner/task.py; exit codes:
+runner/shared/hydra_cli.py).
 
-Secrets are taken care of here, before Hydra composes (runner/secrets.py): `./.env` is loaded
+Secrets are taken care of here, before Hydra composes (runner/shared/secrets.py): `./.env` is loaded
 (variables already set win), secret values are registered for masking, secret values given as
 overrides are moved into the environment so Hydra's snapshot never holds them, stdout/stderr
 mask them, and each config Hydra composes has its secret-named values registered before Hydra
 can print it (`--cfg`, `--info`, `--help` exit without starting the task).  It has to happen
 here: `${oc.env:...}` is resolved from os.environ during the run, and Hydra writes `.hydra/` and
-logs the overrides before the task function (runner/entry.py) starts.
+logs the overrides before the task function (runner/task.py) starts.
 
-Signals come first of all (runner/signals.py): SIGINT/SIGTERM are stop requests from the first
-line on, so no moment of the process is left to Python's KeyboardInterrupt.
+Signals come first of all (runner/shared/signals.py): SIGINT/SIGTERM are stop requests from the
+first line on, so no moment of the process is left to Python's KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 
 
 def main() -> None:
-    from runner import signals
+    from runner.shared import signals
 
     signals.install()  # first: a Ctrl-C from here on is a stop request, never a traceback
     if sys.argv[1:] == ["--version"]:
@@ -26,11 +27,11 @@ def main() -> None:
 
         print(f"pre-execution-runner {__version__}")
         sys.exit(0)
-    from runner.secrets import protect_process
+    from runner.shared.secrets import protect_process
 
     sys.argv[1:] = protect_process(sys.argv[1:])
-    from runner.cli import COMMAND  # after protect_process: it keeps the masked stderr
-    from runner.entry import sweep_reports, task
+    from runner.shared.hydra_cli import COMMAND  # after protect_process: it keeps the masked stderr
+    from runner.task import sweep_reports, task
 
     code = COMMAND.run(task, after=sweep_reports)
     sys.exit(signals.finish(code))  # a signal at any point before: 130 / 143

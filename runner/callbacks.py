@@ -15,7 +15,7 @@ SWEEP_DIRS: list[Path] = []
 
 class RememberSweep(Callback):
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
-        from runner.cli import COMMAND
+        from runner.shared.hydra_cli import COMMAND
 
         COMMAND.started()  # composition succeeded: from here on, stderr is the user's
         SWEEP_DIRS.append(Path(config.hydra.sweep.dir))

@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from runner.cli import config_path
-from runner.errors import EXIT_INVALID
+from runner.shared.errors import EXIT_INVALID
+from runner.shared.hydra_cli import config_path
 
 
 def ci_dir() -> Path:

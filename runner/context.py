@@ -1,4 +1,8 @@
-"""What a phase sees of the run: config, run folder, recorder, exchange, artifacts, cancellation."""
+"""What a phase sees of the run: config, run folder, recorder, exchange, data, cancellation.
+
+Phases hand data on only through `data` (typed, one producer per field: runner/run_data.py);
+users' own phases keep anything else in `scratch`.  Never through globals or re-read files.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.metrics import Recorder, write_parquet_atomic
+from runner.recorder import Recorder
+from runner.run_data import RunData
+from runner.shared.files import write_parquet_atomic
 
 if TYPE_CHECKING:
     import polars as pl
@@ -22,7 +28,11 @@ class RunContext:
     run_id: str
     recorder: Recorder
     stop: threading.Event = field(default_factory=threading.Event)
-    artifacts: dict[str, Any] = field(default_factory=dict)
+    # What the built-in phases produce for later ones (runner/run_data.py lists who sets what).
+    data: RunData = field(default_factory=RunData)
+    # For users' own module:function phases only: anything they keep across attempts and phases
+    # of this run (e.g. a call counter).  No built-in phase reads or writes it.
+    scratch: dict[str, Any] = field(default_factory=dict)
     _exchange: InstrumentedExchange | None = field(default=None, repr=False)
     _exchange_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _attempt: threading.local = field(default_factory=threading.local, repr=False)
@@ -77,7 +87,7 @@ class RunContext:
         token = getattr(self._attempt, "cancel", None)
         return self.stop.is_set() or (token is not None and token.is_set())
 
-    # -- artifacts -----------------------------------------------------------------------
+    # -- files in the run folder ---------------------------------------------------------
 
     def write_artifact(self, name: str, frame: pl.DataFrame) -> Path:
         """Write `<name>.parquet` into the run folder atomically."""

@@ -12,7 +12,7 @@ from that, and this launch function (put in place by runner/sweep_signals.py) re
   KeyboardInterrupt, which breaks the pool and SIGKILLs the running jobs before their cleanup.
   Here every worker installs the runner's signal handlers when it starts (loky initializer).
 - Jobs queued behind the running ones would still start after Ctrl-C.  Here a job dispatched
-  after the stop request carries it and does not start (runner.app.not_started: its folder gets
+  after the stop request carries it and does not start (runner.pipeline.not_started: its folder gets
   interrupted.txt, so the report lists it); the first signal is also forwarded to the workers, so
   `kill -TERM <sweep pid>` stops the running jobs like Ctrl-C does.
 """
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runner import signals
+from runner.shared import signals
 
 log = logging.getLogger(__name__)
 

@@ -4,15 +4,17 @@ the shell's environment can give.
     PXR_LIVE_CONFIRM=I_UNDERSTAND_REAL_MONEY python -m runner env=live dry_run=false
 
 The confirmation is read from `os.environ` directly, never through the config, so no config file
-can give it: a `.env` file cannot either (runner.secrets skips it there), and a value that Hydra
+can give it: a `.env` file cannot either (runner.shared.secrets skips it there), and a value that
+Hydra
 itself put into the environment from the config (`hydra.job.env_set`) is not accepted.
 
 It is enforced twice:
 
-- before anything runs (app.prepare: exit 2, one line), from the config: env=live with
+- before anything runs (pipeline.prepare: exit 2, one line), from the config: env=live with
   dry_run=false needs the confirmation whatever the adapter, and dry_run=false against an
-  endpoint that may hold real money needs env=live.  The endpoint kind comes from the adapter
-  itself (`adapters.endpoint_kind_of`), judged from the URLs its client will really call after
+  endpoint that may hold real money needs env=live.  The endpoint kind comes from the adapter's
+  class (`Exchange.endpoint_kind_of`, via `adapters.endpoint_kind_of`; real money unless the
+  class says otherwise), judged from the URLs its client will really call after
   sandbox mode and `base_url` are applied — a `base_url` off the exchange's sandbox host is not
   a sandbox, whatever `sandbox` says.
 - at the exchange boundary, at every order request, by the order gate built here
@@ -26,8 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.order_gate import OrderGate
+from runner.shared.secrets import CONFIRM_VAR
 
-CONFIRM_VAR = "PXR_LIVE_CONFIRM"
 CONFIRM_VALUE = "I_UNDERSTAND_REAL_MONEY"
 LIVE_ENV = "live"
 

@@ -3,7 +3,7 @@
 The cleanup phase reconciles and cancels; this runs after every phase (also when cleanup was
 disabled, interrupted or failed), so an order still unresolved gets one more look-up, and the
 ledger of the exchange boundary — every order of the run, from any phase — becomes
-orders.parquet.  An order whose outcome stays unknown fails the run (runner/app.py).
+orders.parquet.  An order whose outcome stays unknown fails the run (runner/verdict.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def settle_orders(ctx: RunContext) -> dict[str, Any] | None:
         return None
     import polars as pl
 
-    from runner.secrets import mask
+    from runner.shared.secrets import mask
 
     desk = ctx.exchange.orders
     if desk.ledger.unresolved():

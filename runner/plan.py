@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import ConfigError
-from runner.phases import resolve_callable
+from runner.phases import BUILTIN, resolve_callable
+from runner.shared.errors import ConfigError
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -57,7 +57,7 @@ class Plan:
         return path
 
     def table(self) -> str:
-        from runner.console import format_table
+        from runner.shared.tables import format_table
 
         rows = [
             [str(i), p.name, p.callable, ", ".join(p.needs) or "-", f"{p.timeout_s:g}",
@@ -133,6 +133,19 @@ def _check_callable(spec: PhaseSpec) -> list[str]:
     ]
 
 
+def _check_slo_report(config: dict[str, Any], specs: dict[str, PhaseSpec]) -> list[str]:
+    """slo.fail_on_breach acts on the report phase's summary: without an enabled report phase a
+    run meant to be judged by its SLOs would pass unjudged, so such a config is refused."""
+    if not (config.get("slo") or {}).get("fail_on_breach"):
+        return []
+    if any(spec.enabled and BUILTIN.get(spec.callable, spec.callable) == BUILTIN["report"]
+           for spec in specs.values()):
+        return []
+    return ["slo.fail_on_breach: true, but the plan has no enabled report phase, so a breach "
+            "could never fail the run; enable phases.report (phases.report.enabled=true) or set "
+            "slo.fail_on_breach=false"]
+
+
 def topological_order(specs: dict[str, PhaseSpec]) -> list[str]:
     """Kahn's algorithm; among ready phases the one declared first goes first."""
     position = {name: i for i, name in enumerate(specs)}
@@ -178,6 +191,7 @@ def build_plan(config: dict[str, Any]) -> Plan:
     problems = _check_needs(specs)
     for spec in specs.values():
         problems += _check_callable(spec)
+    problems += _check_slo_report(config, specs)
     if problems:
         raise ConfigError(problems)
     order = topological_order(specs)

@@ -1,6 +1,6 @@
 """result.json: the one-file summary of a run (schema: runner/schemas/result.schema.json).
 
-No secret value reaches it: the result is redacted (runner.secrets.redact: phase errors and
+No secret value reaches it: the result is redacted (runner.shared.secrets.redact: phase errors and
 summaries may quote one), and the config hash is taken over the config with secrets masked, so
 it stays the same when keys are rotated and holds nothing derived from them.
 """
@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import runner
-from runner.execute import Outcome
+from runner.executor import PhaseResult
+from runner.run_data import SloSummary
+from runner.verdict import Verdict
 
 RESULT_NAME = "result.json"
 
@@ -57,21 +59,22 @@ def git_sha() -> str | None:
 
 def config_hash(config: dict[str, Any]) -> str:
     """Stable across key order and API keys, so two runs of the same config share a hash."""
-    from runner.secrets import redact
+    from runner.shared.secrets import redact
 
     canonical = json.dumps(redact(config), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_code: int,
-                 started_at: str, ended_at: str, duration_s: float, kinds: dict[str, int],
-                 slo: dict[str, Any] | None = None,
+def build_result(*, run_id: str, config: dict[str, Any], phases: list[PhaseResult],
+                 verdict: Verdict, started_at: str, ended_at: str, duration_s: float,
+                 kinds: dict[str, int], slo: SloSummary | None = None,
                  orders: dict[str, Any] | None = None) -> dict[str, Any]:
-    from runner.secrets import redact
+    """Status, signal and exit code come from the verdict (runner/verdict.py), never from here."""
+    from runner.shared.secrets import redact
 
-    phases = []
-    for r in outcome.phases:
-        phases.append({
+    rows = []
+    for r in phases:
+        rows.append({
             "name": r.name, "status": r.status, "attempts": r.attempts,
             "duration_s": r.duration_s, "error": r.error, "reason": r.reason,
             "started_at": r.started_at, "summary": r.summary, "health": r.health,
@@ -82,23 +85,23 @@ def build_result(*, run_id: str, config: dict[str, Any], outcome: Outcome, exit_
         "env": config["env"]["name"],
         "adapter": config["adapter"]["name"],
         "dry_run": bool(config["dry_run"]),
-        "status": outcome.status,
-        "signal": outcome.signal_name,
+        "status": verdict.status,
+        "signal": verdict.signal,
         "started_at": started_at,
         "ended_at": ended_at,
         "duration_s": round(duration_s, 6),
-        "exit_code": exit_code,
-        "phases": phases,
+        "exit_code": verdict.exit_code,
+        "phases": rows,
         "versions": versions(),
         "git_sha": git_sha(),
         "config_hash": config_hash(config),
-        "slo": slo,
+        "slo": slo.to_dict() if slo is not None else None,
         "orders": orders,
         "events": {"total": sum(kinds.values()), "by_kind": dict(sorted(kinds.items()))},
     })
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> Path:
-    from runner.files import write_text_atomic
+    from runner.shared.files import write_text_atomic
 
     return write_text_atomic(json.dumps(data, indent=2, default=str) + "\n", path)

@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 from hydra.experimental.callback import Callback
 
-from runner.errors import EXIT_INVALID
+from runner.shared.errors import EXIT_INVALID
 
 # Tried after the made-up name itself: <name>-2 ... <name>-MAX_SUFFIX.
 MAX_SUFFIX = 999
@@ -93,7 +93,8 @@ def _make_marker(marker: Path, *, is_file: bool) -> bool:
 def _make_exclusive(target: Path) -> bool:
     """os.mkdir(target), parents as needed; False when the name exists.  Parents this call
     created are removed again when it fails, so a refused run leaves nothing behind."""
-    for _ in range(5):  # a parent can vanish (runner.app.discard_unused drops an empty date dir)
+    # A parent can vanish (runner.pipeline.discard_unused drops an empty date dir).
+    for _ in range(5):
         created = _make_parents(target.parent)
         try:
             os.mkdir(target)
@@ -159,9 +160,10 @@ def given_on_command_line(config: Any, key: str) -> bool:
 
 def refuse(message: str) -> NoReturn:
     """One `error:` line and exit 2.  A callback's exceptions are turned into warnings by Hydra,
-    but SystemExit passes through to runner.cli.HydraCommand, which maps it to the exit code."""
-    from runner.cli import COMMAND
-    from runner.secrets import mask
+    but SystemExit passes through to runner.shared.hydra_cli.HydraCommand, which maps it to the
+    exit code."""
+    from runner.shared.hydra_cli import COMMAND
+    from runner.shared.secrets import mask
 
     COMMAND.started()  # composition succeeded; hand back stderr, then say why nothing runs
     print(mask(f"error: {message}"), file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runner.console import format_table
+from runner.shared.tables import format_table
 
 
 def _pct(value: float | None) -> str:

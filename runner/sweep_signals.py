@@ -3,9 +3,9 @@
 A Hydra callback (conf/hydra/default.yaml), because callbacks run in the process that launches
 the jobs, before the first one starts.  After a stop request no further job starts: with the
 basic launcher the jobs run in this process and each later one returns at once as not started
-(runner.app.not_started, interrupted.txt in its folder); with joblib, runner/joblib_launch.py
+(runner.pipeline.not_started, interrupted.txt in its folder); with joblib, runner/joblib_launch.py
 takes over the launch so that workers survive Ctrl-C, queued jobs do not start and a killed
-worker costs only the jobs it took down.  The sweep report is written either way (runner/entry.py).
+worker costs only the jobs it took down.  The sweep report is written either way (runner/task.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from runner import signals
+from runner.shared import signals
 
 SWEEP = ("no further sweep job starts; running jobs stop after their current step; the sweep "
          "report is still written")

@@ -1,6 +1,7 @@
 """`python -m slo`: nightly error-budget report, one run's report, or an OpenSLO export.
 
-SIGINT/SIGTERM are handled as in `python -m runner` (runner/signals.py): no traceback, exit 130 /
+SIGINT/SIGTERM are handled as in `python -m runner` (runner/shared/signals.py): no traceback,
+exit 130 /
 143; the nightly report stops reading run folders at once and writes nothing.
 """
 
@@ -11,7 +12,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from runner.cli import COMMAND, config_path
+from runner.shared.hydra_cli import COMMAND, config_path
 
 
 @hydra.main(version_base="1.3", config_path=config_path(), config_name="nightly")
@@ -23,7 +24,7 @@ def _task(cfg: DictConfig) -> int:
 
 
 def main() -> None:
-    from runner import signals
+    from runner.shared import signals
 
     signals.install()
     signals.set_stage("stopping: no report is written")

@@ -30,9 +30,10 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import ConfigError
+from runner.shared.errors import ConfigError
 from slo.conditions import all_of
-from slo.durations import format_duration
+from slo.durations import as_utc, format_duration
+from slo.quality import broken
 from slo.spec import Objective, SloSpec
 
 if TYPE_CHECKING:
@@ -44,15 +45,11 @@ US_PER_HOUR = 3_600_000_000
 DAY_US = 86_400_000_000
 MAX_BURN_DOWN_POINTS = 200
 SIGNIFICANT = 6
+INVALID = "invalid"  # the query's count of rows that break the event contract (slo/quality.py)
 
 
 def _us(value: timedelta) -> int:
     return value // timedelta(microseconds=1)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(
-        timezone.utc)
 
 
 def _iso(us: int) -> str:
@@ -76,7 +73,7 @@ def _exact(number: float) -> Fraction:
 
 
 @dataclass(frozen=True)
-class Plan:
+class WindowGrid:
     """How the query lays out its buckets, and the column names of each objective's counts."""
 
     as_of_us: int
@@ -93,8 +90,8 @@ class Plan:
         return f"good_{i}"
 
 
-def make_plan(spec: SloSpec, as_of: datetime, bucket: timedelta = BUCKET) -> Plan:
-    as_of_us = _us(_utc(as_of) - EPOCH)
+def make_grid(spec: SloSpec, as_of: datetime, bucket: timedelta = BUCKET) -> WindowGrid:
+    as_of_us = _us(as_utc(as_of) - EPOCH)
     bucket_us = _us(bucket)
     if bucket_us <= 0:
         raise ValueError(f"bucket must be positive, not {bucket}")
@@ -110,8 +107,8 @@ def make_plan(spec: SloSpec, as_of: datetime, bucket: timedelta = BUCKET) -> Pla
             for window in (o.window, *o.burn_windows):
                 bucket_us = math.gcd(bucket_us, _us(window))
         starts.append(start)
-    return Plan(as_of_us=as_of_us, start_us=min(starts, default=as_of_us), bucket_us=bucket_us,
-                slice_keys=slice_keys)
+    return WindowGrid(as_of_us=as_of_us, start_us=min(starts, default=as_of_us),
+                      bucket_us=bucket_us, slice_keys=slice_keys)
 
 
 def _ts_expr(schema: Any) -> pl.Expr:
@@ -129,7 +126,7 @@ def _ts_expr(schema: Any) -> pl.Expr:
     return ts.dt.cast_time_unit("us") if dtype.time_unit != "us" else ts
 
 
-def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: Plan
+def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: WindowGrid
                 ) -> pl.LazyFrame:
     """The single aggregation over the events that every number of the report comes from."""
     import polars as pl
@@ -141,6 +138,7 @@ def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: Plan
         raise ConfigError(f"events: column(s) {', '.join(missing)} are used by the objectives "
                           f"but not in the events read (columns: {', '.join(schema.names())})")
     ts = _ts_expr(schema)
+    bad = broken(schema.names())  # out-of-contract rows (NaN latency, ...): counted, never judged
     start = EPOCH + timedelta(microseconds=plan.start_us)
     as_of = EPOCH + timedelta(microseconds=plan.as_of_us)
     ts_us = ts.dt.epoch("us")
@@ -151,10 +149,11 @@ def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: Plan
     ]
     aggs = []
     for i, o in enumerate(spec.objectives):
-        valid = all_of(o.valid)
+        valid = all_of(o.valid) & ~bad
         aggs.append(valid.sum().cast(pl.Int64).alias(plan.valid_col(i)))
         aggs.append((valid & all_of(o.good)).sum().cast(pl.Int64).alias(plan.good_col(i)))
-    aggs += [ts_us.min().alias("first_us"), ts_us.max().alias("last_us")]
+    aggs += [ts_us.min().alias("first_us"), ts_us.max().alias("last_us"),
+             bad.sum().cast(pl.Int64).alias(INVALID)]
     return (events.filter((ts >= start) & (ts < as_of))
             .group_by(keys).agg(aggs))
 
@@ -197,10 +196,10 @@ class Units:
         return (self.valid[last] - self.valid[first]) - (self.good[last] - self.good[first])
 
 
-def _occurrence_units(fine: pl.DataFrame, i: int, plan: Plan) -> Units:
+def _occurrence_units(fine: pl.DataFrame, i: int, plan: WindowGrid) -> Units:
     import polars as pl
 
-    valid, good = Plan.valid_col(i), Plan.good_col(i)
+    valid, good = WindowGrid.valid_col(i), WindowGrid.good_col(i)
     per_bucket = (fine.group_by("j").agg(pl.col(valid).sum(), pl.col(good).sum())
                   .filter(pl.col(valid) > 0).sort("j", descending=True))
     starts = [plan.as_of_us - j * plan.bucket_us for j in per_bucket["j"].to_list()]
@@ -219,7 +218,7 @@ def _expected_slices(fine: pl.DataFrame, key: str, size: int) -> pl.DataFrame:
             .explode(key).unique().drop_nulls())
 
 
-def _timeslice_units(fine: pl.DataFrame, i: int, o: Objective, plan: Plan,
+def _timeslice_units(fine: pl.DataFrame, i: int, o: Objective, plan: WindowGrid,
                      expected: dict[int, pl.DataFrame]) -> Units:
     import polars as pl
 
@@ -227,7 +226,7 @@ def _timeslice_units(fine: pl.DataFrame, i: int, o: Objective, plan: Plan,
     key = plan.slice_keys[size]
     if size not in expected:
         expected[size] = _expected_slices(fine, key, size)
-    valid, good = Plan.valid_col(i), Plan.good_col(i)
+    valid, good = WindowGrid.valid_col(i), WindowGrid.good_col(i)
     per_slice = fine.group_by(key).agg(pl.col(valid).sum(), pl.col(good).sum())
     slices = (expected[size].join(per_slice, on=key, how="left")
               .with_columns(pl.col(valid, good).fill_null(0))
@@ -248,7 +247,7 @@ def _burn(valid: int, good: int, budget_ratio: Fraction, min_events: int) -> Fra
     return Fraction(valid - good, valid) / budget_ratio
 
 
-def _burn_down(units: Units, plan: Plan, window_us: int, allowed_bad: Fraction
+def _burn_down(units: Units, plan: WindowGrid, window_us: int, allowed_bad: Fraction
                ) -> list[dict[str, Any]]:
     """Budget remaining at each day (each unit if W < 2 d; <= ~200 points) of the window."""
     step = DAY_US if window_us >= 2 * DAY_US else units.length
@@ -277,7 +276,7 @@ def _status(valid: int, min_events: int, budget_remaining: Fraction | None, firi
     return "met"
 
 
-def objective_report(o: Objective, units: Units, plan: Plan, at_risk_below: float
+def objective_report(o: Objective, units: Units, plan: WindowGrid, at_risk_below: float
                      ) -> dict[str, Any]:
     """Every number of one objective, JSON-ready, from its units (docs/SLO.md)."""
     window_us = _us(o.window)
@@ -339,21 +338,40 @@ def objective_report(o: Objective, units: Units, plan: Plan, at_risk_below: floa
     }
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """The objectives' reports, and per run_id how many of its events in the horizon broke the
+    event contract and were left out (only runs that had some)."""
+
+    objectives: list[dict[str, Any]]
+    invalid: dict[str | None, int]
+
+
 def evaluate(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, as_of: datetime,
              bucket: timedelta = BUCKET) -> list[dict[str, Any]]:
-    """One JSON-ready report dict per objective, for windows ending at `as_of` (exclusive).
+    """One JSON-ready report dict per objective, for windows ending at `as_of` (exclusive)."""
+    return assess(events, spec, as_of, bucket).objectives
+
+
+def assess(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, as_of: datetime,
+           bucket: timedelta = BUCKET) -> Assessment:
+    """`evaluate`, plus the count of out-of-contract events per run.
 
     The events are read once: one query, collected once, then every window is derived from
     its small result."""
+    import polars as pl
+
     if not spec.objectives:
-        return []
-    plan = make_plan(spec, as_of, bucket)
+        return Assessment([], {})
+    plan = make_grid(spec, as_of, bucket)
     # Streaming keeps memory flat however many events there are (100M events: ~390 MiB).
     fine = build_query(events, spec, plan).collect(engine="streaming")
+    per_run = fine.group_by("run_id").agg(pl.col(INVALID).sum()).filter(pl.col(INVALID) > 0)
+    invalid = dict(zip(per_run["run_id"].to_list(), per_run[INVALID].to_list(), strict=True))
     expected: dict[int, pl.DataFrame] = {}
     reports = []
     for i, o in enumerate(spec.objectives):
         units = (_timeslice_units(fine, i, o, plan, expected) if o.budgeting == "Timeslices"
                  else _occurrence_units(fine, i, plan))
         reports.append(objective_report(o, units, plan, spec.at_risk_below))
-    return reports
+    return Assessment(reports, invalid)

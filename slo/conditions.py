@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from runner.metrics import COLUMNS, KINDS
+from runner.shared.events import COLUMNS, KINDS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -22,7 +22,7 @@ OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "not_null"
 LIST_OPS = ("in", "not_in")
 NO_VALUE_OPS = ("is_null", "not_null")
 ORDER_OPS = ("lt", "le", "gt", "ge")
-# The kind of value each event column holds (schema v1, runner/metrics.py).
+# The kind of value each event column holds (schema v1, runner/shared/events.py).
 FIELD_TYPES = {name: "string" for name in COLUMNS} | {
     "ts": "time", "ok": "bool", "latency_ms": "number", "attempt": "integer"}
 _DESCRIBE = {"string": "text", "bool": "true or false", "number": "a number",
@@ -145,7 +145,7 @@ def to_expr(condition: Condition) -> pl.Expr:
     """One condition as a boolean expression that is never null."""
     import polars as pl
 
-    from runner.metrics import polars_schema
+    from runner.shared.events import polars_schema
 
     col = pl.col(condition.field)
     op, value = condition.op, condition.value

@@ -1,4 +1,5 @@
-"""Durations as the SLO spec writes them: "45s", "5m", "1h", "30d", "2w" <-> timedelta.
+"""Durations as the SLO spec writes them ("45s", "5m", "1h", "30d", "2w" <-> timedelta), and
+moments in UTC.
 
 The units are OpenSLO's small ones (m is minutes); months, quarters and years are not accepted
 because they have no fixed length.
@@ -7,7 +8,7 @@ because they have no fixed length.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 PATTERN = r"^[1-9][0-9]*[smhdw]$"
@@ -44,3 +45,10 @@ def format_duration(value: timedelta | float | int) -> str:
         if whole % UNITS[unit] == 0:
             return f"{whole // UNITS[unit]}{unit}"
     return f"{whole}s"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same moment in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

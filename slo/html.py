@@ -72,7 +72,8 @@ def render_html(report: dict[str, Any]) -> str:
     charts = "".join(f'<div class="chart">{burn_down_svg(o)}</div>' for o in objectives)
     quality = report.get("data_quality") or {}
     skipped = "".join(f"<li><code>{escape(s['path'])}</code>: {escape(s['reason'])}</li>"
-                      for s in quality.get("skipped", [])[:200])
+                      for s in [*quality.get("skipped", []),
+                                *quality.get("partly_read", [])][:200])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Error budget {escape(report['as_of'][:10])}</title><style>{STYLE}</style></head><body>
@@ -85,6 +86,8 @@ No data never reads as met.</p>
 <h2>Data quality</h2>
 <p>{quality.get('files_read', 0)} file(s) read ({quality.get('journals_read', 0)} journals of
 crashed runs), {len(quality.get('skipped', []))} skipped,
-{quality.get('journal_bad_lines', 0)} bad journal line(s).</p><ul>{skipped}</ul>
+{quality.get('journal_bad_lines', 0)} bad journal line(s),
+{quality.get('invalid_events', 0)} parquet event(s) breaking the event contract,
+{len(quality.get('partly_read', []))} file(s) read in part.</p><ul>{skipped}</ul>
 </body></html>
 """

@@ -64,7 +64,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report["objectives"]:
         parts += ["## Objectives", "", objectives_table(report["objectives"]), "",
                   "## Burn-rate alerts", "", alerts_table(report["objectives"]), ""]
-    if kind == "nightly":
+    if "data_quality" in report:
         parts += [data_quality_section(report), ""]
     parts.append("No data never reads as met: `no_data` and `insufficient_data` are not passes.")
     return "\n".join(parts) + "\n"
@@ -88,11 +88,17 @@ def sweep_section(report: dict[str, Any]) -> str:
 
 
 def data_quality_section(report: dict[str, Any]) -> str:
+    """What was read, and every file or folder left out in whole or in part, with why."""
     quality = report["data_quality"]
+    partly = quality.get("partly_read", [])
     lines = ["## Data quality", "",
              f"- run folders read: {quality['files_read']} "
              f"(crashed runs read from their journal: {quality['journals_read']})",
-             f"- files skipped: {len(quality['skipped'])}",
-             f"- bad journal lines skipped: {quality['journal_bad_lines']}"]
+             f"- files or folders skipped: {len(quality['skipped'])}"]
     lines += [f"  - `{s['path']}`: {s['reason']}" for s in quality["skipped"][:50]]
+    lines += [f"- bad journal lines skipped: {quality['journal_bad_lines']}",
+              f"- parquet events breaking the event contract, left out: "
+              f"{quality.get('invalid_events', 0)}",
+              f"- files read in part: {len(partly)}"]
+    lines += [f"  - `{s['path']}`: {s['reason']}" for s in partly[:50]]
     return "\n".join(lines)

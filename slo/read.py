@@ -5,9 +5,12 @@ events.jsonl (the journal; a crashed run has only this).  Parquet files are chec
 footer first (pl.read_parquet_schema: cheap, no data read) and then scanned lazily as ONE scan
 over all good files, selecting only the requested columns with `ts >= since` pushed down into
 the reader.  A corrupt, partial or wrong-schema parquet is skipped with its reason — and the
-folder's journal, when there is one, is read instead.  Journals are read with
-runner.metrics.read_journal, which validates every line and skips (counts) the bad ones.
-Nothing here is fatal.
+folder's journal, when there is one, is read instead.  A footer can be fine while a data page is
+not: that shows only when the scan runs, so the caller then reads again with `check_pages=True`,
+which decodes each parquet on its own first (the slow path, for that rare case only).
+Journals are read with runner.shared.events.read_journal, which validates every line and skips
+(counts) the bad ones.  Folders that cannot be listed, and run folders that hold nothing but
+Hydra's `.hydra/` (killed before the first event), are listed as skipped.  Nothing here is fatal.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.metrics import JOURNAL_NAME, PARQUET_NAME, polars_schema, read_journal
+from runner.shared.events import JOURNAL_NAME, PARQUET_NAME, polars_schema, read_journal
+from slo.durations import as_utc
 
 if TYPE_CHECKING:
     import polars as pl
@@ -51,32 +55,67 @@ class EventData:
     used: list[Path] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     journal_bad_lines: int = 0
+    # Files read with something left out: bad journal lines, out-of-contract parquet rows, an
+    # unreadable result.json ({path, reason}); `invalid_events` counts those parquet rows.
+    partly_read: list[dict[str, str]] = field(default_factory=list)
+    invalid_events: int = 0
+    parquets: list[Path] = field(default_factory=list)
 
 
-def discover(roots: Iterable[Path]) -> list[RunSource]:
-    """Every run folder at any depth under the roots (a root may itself be a run folder)."""
+def read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a parquet's data can raise (polars' own errors, a file gone or unreadable,
+    a panic in polars' Rust code)."""
+    from polars.exceptions import PanicException, PolarsError
+
+    return PolarsError, PanicException, OSError
+
+
+def _no_events_reason(names: set[str]) -> str | None:
+    """Why a folder holding `.hydra/` but no event file was not read; None when that is normal
+    (a plan_only run, an invalid sweep job, one stopped before it started)."""
+    if names & {"plan.json", "error.txt", "interrupted.txt"}:
+        return None
+    return ("no metrics.parquet or events.jsonl: the run left only its .hydra/ (killed or "
+            "crashed before its first event)")
+
+
+def discover(roots: Iterable[Path], skipped: list[dict[str, str]] | None = None
+             ) -> list[RunSource]:
+    """Every run folder at any depth under the roots (a root may itself be a run folder).
+
+    `skipped`, when given, receives the folders that could not be listed and the run folders
+    that hold no event file ({path, reason})."""
     folders: dict[Path, dict[str, Path]] = {}
+    problems: list[dict[str, str]] = []
+
+    def unlistable(error: OSError) -> None:
+        problems.append({"path": str(error.filename),
+                         "reason": f"folder cannot be listed ({error.strerror or error})"})
+
     for root in roots:
         root = Path(root)
         if root.is_file():
             root = root.parent
         if not root.is_dir():
             continue
-        for folder, _dirs, files in os.walk(root):  # one walk for both file names
+        for folder, dirs, files in os.walk(root, onerror=unlistable):  # one walk, both names
             found = {name: Path(folder, name) for name in (PARQUET_NAME, JOURNAL_NAME)
                      if name in files}
             if found:
                 folders.setdefault(Path(folder).absolute(), {}).update(found)
+            elif ".hydra" in dirs:
+                reason = _no_events_reason(set(files))
+                if reason:
+                    problems.append({"path": str(Path(folder).absolute()), "reason": reason})
+            dirs[:] = [d for d in dirs if d != ".hydra"]  # Hydra's snapshot holds no runs
+    if skipped is not None:  # overlapping roots meet a folder twice: name it once
+        skipped += {p["path"]: p for p in problems}.values()
     return [RunSource(folder=folder, parquet=files.get(PARQUET_NAME),
                       journal=files.get(JOURNAL_NAME))
             for folder, files in sorted(folders.items())]
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
@@ -89,7 +128,7 @@ def parquet_problem(path: Path, columns: list[str]) -> str | None:
     try:
         schema = pl.read_parquet_schema(path)
     except Exception as error:  # any unreadable footer: truncated, not parquet, unreadable
-        return f"corrupt or partial parquet ({_first_line(error)})"
+        return f"corrupt or partial parquet ({first_line(error)})"
     expected = polars_schema()
     missing = [c for c in columns if c not in schema]
     if missing:
@@ -108,9 +147,27 @@ def empty_frame(columns: list[str]) -> pl.DataFrame:
     return pl.DataFrame(schema={c: schema[c] for c in columns})
 
 
+def page_problem(path: Path, columns: list[str], since: datetime | None) -> str | None:
+    """Why this parquet's data (not its footer) cannot be read, or None: it is decoded whole,
+    as the scan would, one file at a time."""
+    import polars as pl
+
+    try:
+        scan = pl.scan_parquet(path).select(columns)
+        if since is not None:
+            scan = scan.filter(pl.col("ts") >= since)
+        scan.collect(engine="streaming")
+    except read_errors() as error:
+        return f"corrupt data pages ({first_line(error)})"
+    return None
+
+
 def load_events(sources: list[RunSource], since: datetime | None, columns: list[str],
-                progress: Progress | None = None) -> EventData:
-    """All events of the sources (from `since` on) as one LazyFrame with `columns`."""
+                progress: Progress | None = None, *, check_pages: bool = False) -> EventData:
+    """All events of the sources (from `since` on) as one LazyFrame with `columns`.
+
+    `check_pages`: decode each parquet on its own first, and treat one that fails like a
+    corrupt footer (the caller's retry after the one scan failed)."""
     import polars as pl
 
     columns = list(dict.fromkeys(["ts", *columns]))
@@ -120,12 +177,14 @@ def load_events(sources: list[RunSource], since: datetime | None, columns: list[
     data = EventData(frame=empty_frame(columns).lazy())
     parquets: list[Path] = []
     journals: list[pl.DataFrame] = []
-    since = _utc(since) if since is not None else None
+    since = as_utc(since) if since is not None else None
     total = len(sources)
     for done, source in enumerate(sources, 1):
         journal = source.journal
         if source.parquet is not None:
             problem = parquet_problem(source.parquet, columns)
+            if problem is None and check_pages:
+                problem = page_problem(source.parquet, columns, since)
             if problem is None:
                 parquets.append(source.parquet)
                 data.used.append(source.parquet)
@@ -150,7 +209,49 @@ def load_events(sources: list[RunSource], since: datetime | None, columns: list[
         parts.append(pl.concat(journals, how="vertical").lazy())
     if parts:
         data.frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+    data.parquets = parquets
     return data
+
+
+def name_invalid(data: EventData, invalid: dict[str | None, int],
+                 window: tuple[datetime, datetime] | None = None) -> None:
+    """Record the out-of-contract events the computation left out (slo.compute.assess counts
+    them per run_id), naming the parquet files they are in and what was wrong with them, within
+    `window` ([since, as_of), the horizon the computation read).
+
+    Journals never hold any (their bad lines were dropped and counted when read), so only the
+    parquets are scanned again — and only when there is something to name."""
+    import polars as pl
+
+    from slo.quality import broken, rules
+
+    data.invalid_events += sum(invalid.values())
+    if not invalid or not data.parquets:
+        return
+    ids = [i for i in invalid if i is not None]
+    wanted = pl.col("run_id").is_in(ids)
+    if None in invalid:
+        wanted = wanted | pl.col("run_id").is_null()
+    if window is not None:
+        wanted = wanted & (pl.col("ts") >= window[0]) & (pl.col("ts") < window[1])
+    scan = pl.scan_parquet(data.parquets, include_file_paths="_path", hive_partitioning=False,
+                           glob=False, extra_columns="ignore")
+    names = [c for c in scan.collect_schema().names() if c != "_path"]
+    checks = rules(names)
+    try:
+        found = (scan.filter(wanted & broken(names))
+                 .group_by("_path").agg(pl.len().alias("_n"),
+                                        *(e.sum().alias(k) for k, e in checks.items()))
+                 .sort("_path").collect(engine="streaming"))
+    except read_errors() as error:  # named by run instead of by file
+        data.partly_read += [{"path": f"run {i}", "reason": f"{n} event(s) breaking the event "
+                              f"contract left out (files not named: {first_line(error)})"}
+                             for i, n in invalid.items()]
+        return
+    for row in found.iter_rows(named=True):
+        what = ", ".join(f"{k} ({row[k]})" for k in checks if row[k])
+        data.partly_read.append({"path": row["_path"], "reason": f"{row['_n']} event(s) left "
+                                 f"out: {what}"})
 
 
 def _read_journal(path: Path, columns: list[str], since: datetime | None,
@@ -161,9 +262,13 @@ def _read_journal(path: Path, columns: list[str], since: datetime | None,
         read = read_journal(path)
     except Exception as error:  # unreadable file, or events the schema passed but polars not
         data.skipped.append({"path": str(path), "reason": f"unreadable journal "
-                                                          f"({_first_line(error)})"})
+                                                          f"({first_line(error)})"})
         return None
     data.used.append(path)
     data.journal_bad_lines += read.bad_lines
+    if read.bad_lines:
+        first = read.first_errors[0] if read.first_errors else ""
+        data.partly_read.append({"path": str(path), "reason": f"{read.bad_lines} invalid "
+                                 f"line(s) left out (first: {first})"})
     frame = read.frame.select(columns)
     return frame if since is None else frame.filter(pl.col("ts") >= since)

@@ -1,12 +1,18 @@
 """Error-budget reports: one JSON shape (schema-validated) for a run, a sweep and the nightly.
 
-JSON is the source; Markdown (and, for the nightly, HTML) are renderings of it.  Every file is
-written through a temporary sibling and a rename, so a reader never sees half a report.
+JSON is the source; Markdown (and, for the nightly, HTML) are renderings of it.  A report's
+files are all rendered first, then each is written to a temporary sibling, and only when every
+one is written are they renamed into place: a failure (a read-only folder, a full disk) leaves
+no half-written file and no mix of old and new, and names the path and the OS's reason.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -53,8 +59,11 @@ def _base(kind: str, spec: Any, objectives: list[dict[str, Any]], as_of: datetim
 
 
 def run_report(spec: Any, objectives: list[dict[str, Any]], as_of: datetime, *, run_id: str,
-               env: str) -> dict[str, Any]:
-    return {**_base("run", spec, objectives, as_of), "run_id": run_id, "env": env}
+               env: str, data_quality: dict[str, Any] | None = None) -> dict[str, Any]:
+    report = {**_base("run", spec, objectives, as_of), "run_id": run_id, "env": env}
+    if data_quality is not None:  # `python -m slo run_dir=`: what could not be read, and why
+        report["data_quality"] = data_quality
+    return report
 
 
 def nightly_report(spec: Any, objectives: list[dict[str, Any]], as_of: datetime, *,
@@ -76,18 +85,72 @@ def validate_report(report: dict[str, Any]) -> None:
         raise ValueError(f"report does not match report.schema.json at {where}: {error.message}")
 
 
-def write_report(report: dict[str, Any], base: Path, *, html: bool = False) -> list[Path]:
-    """Validate, then write `<base>.json`, `<base>.md` (and `<base>.html`)."""
-    from runner.files import write_text_atomic
+class WriteError(OSError):
+    """A file could not be written: `filename` is the file meant (never a temporary sibling),
+    `strerror` the OS's reason."""
+
+    def __init__(self, path: Path, error: OSError | ValueError) -> None:
+        number = getattr(error, "errno", None) or errno.EIO
+        reason = getattr(error, "strerror", None) or str(error)
+        failed = getattr(error, "filename", None)
+        if isinstance(error, FileExistsError):  # mkdir of a folder where a file is
+            reason = "a file is in the way of a folder"
+        elif failed and Path(failed).name.startswith(".") and str(failed).endswith(".tmp"):
+            failed = None  # our temporary sibling or probe: name what it stands for
+        super().__init__(number, reason, str(failed or path))
+
+
+def render_report(report: dict[str, Any], base: Path, *, html: bool = False) -> dict[Path, str]:
+    """Validate, then `<base>.json`, `<base>.md` (and `<base>.html`) -> their text."""
     from slo.markdown import render_markdown
 
     validate_report(report)
-    written = [
-        write_text_atomic(json.dumps(report, indent=2) + "\n", base.with_suffix(".json")),
-        write_text_atomic(render_markdown(report), base.with_suffix(".md")),
-    ]
+    texts = {base.with_suffix(".json"): json.dumps(report, indent=2) + "\n",
+             base.with_suffix(".md"): render_markdown(report)}
     if html:
         from slo.html import render_html
 
-        written.append(write_text_atomic(render_html(report), base.with_suffix(".html")))
-    return written
+        texts[base.with_suffix(".html")] = render_html(report)
+    return texts
+
+
+def make_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) and prove it writable with a temporary file, before any
+    long work whose result would go there; WriteError otherwise."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        probe.touch()
+        probe.unlink()
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
+        raise WriteError(folder, error) from None
+
+
+def write_files(texts: dict[Path, str]) -> list[Path]:
+    """Write every file or none (see the module's docstring); WriteError names what failed."""
+    for folder in dict.fromkeys(path.parent for path in texts):
+        make_folder(folder)
+    temporary: dict[Path, Path] = {}
+    try:
+        for path, text in texts.items():
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            temporary[path] = tmp
+            try:
+                tmp.write_text(text, encoding="utf-8")
+            except (OSError, ValueError) as error:
+                raise WriteError(path, error) from None
+        for path, tmp in temporary.items():
+            try:
+                os.replace(tmp, path)
+            except OSError as error:
+                raise WriteError(path, error) from None
+    finally:
+        for tmp in temporary.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    return list(texts)
+
+
+def write_report(report: dict[str, Any], base: Path, *, html: bool = False) -> list[Path]:
+    """Validate, then write `<base>.json`, `<base>.md` (and `<base>.html`), all or none."""
+    return write_files(render_report(report, base, html=html))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from runner.errors import ConfigError
+from runner.shared.errors import ConfigError
 from slo.conditions import Condition, condition_problems, parse_conditions
 from slo.durations import format_duration, parse_duration
 
@@ -92,7 +92,7 @@ class SloSpec:
     @property
     def columns(self) -> list[str]:
         """The event columns the computation reads (ts, run_id and every condition field)."""
-        from runner.metrics import COLUMNS
+        from runner.shared.events import COLUMNS
 
         needed = {"ts", "run_id"}.union(*(o.fields for o in self.objectives))
         return [c for c in COLUMNS if c in needed]
@@ -116,18 +116,9 @@ def _plain(config: Any) -> Any:
 
 def schema_problems(slo_config: Any) -> list[str]:
     """Every violation of spec.schema.json as one line, keys prefixed with `slo.`."""
-    from runner.validate import _line
-    from slo.schemas import validator
+    from runner.shared.schemas import schema_problems as problems
 
-    errors = sorted(validator("spec").iter_errors(slo_config),
-                    key=lambda e: [str(p) for p in e.absolute_path])
-    lines: list[str] = []
-    for error in errors:
-        error.path.appendleft("slo")  # top-level errors: absolute_path is this deque
-        line = _line(error)
-        if line not in lines:
-            lines.append(line)
-    return lines
+    return problems(slo_config, "spec", package="slo.schemas", prefix="slo")
 
 
 def _tier_problems(tiers: list[dict[str, Any]], key: str) -> list[str]:

@@ -40,7 +40,7 @@ def _status(job_dir: Path, result: dict[str, Any]) -> tuple[str, int | None]:
     error = job_dir / "error.txt"
     if error.is_file():
         return "invalid config: " + error.read_text(encoding="utf-8").splitlines()[0], 2
-    interrupted = job_dir / "interrupted.txt"  # runner.app.not_started: a signal came first
+    interrupted = job_dir / "interrupted.txt"  # runner.pipeline.not_started: a signal came first
     if interrupted.is_file():
         line = (interrupted.read_text(encoding="utf-8").splitlines() or ["SIGINT"])[0]
         return "not started: " + line, 143 if line.startswith("SIGTERM") else 130

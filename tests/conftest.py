@@ -1,4 +1,5 @@
-"""Shared fixtures: Hydra's compose API on conf/, and the CLI as a subprocess."""
+"""Shared fixtures: Hydra's compose API on the installed runner.conf, and the CLI as a
+subprocess."""
 
 from __future__ import annotations
 
@@ -17,15 +18,20 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))  # fake_phases
 
 
+# The configs as an installed wheel finds them: the package runner.conf (pyproject.toml maps it
+# to conf/), not the source folder, so a config missing from the package fails the tests too.
+CONFIG_MODULE = "runner.conf"
+
+
 @pytest.fixture
 def compose() -> Callable[..., dict[str, Any]]:
-    """Compose conf/ with overrides and return the resolved config as plain data."""
+    """Compose runner.conf with overrides and return the resolved config as plain data."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from hydra import initialize_config_module
     from omegaconf import OmegaConf
 
     def _compose(*overrides: str) -> dict[str, Any]:
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             cfg = hydra_compose(config_name="config", overrides=list(overrides))
         return OmegaConf.to_container(cfg, resolve=True)
 

@@ -33,9 +33,10 @@ def stubborn(ctx: Any, *, seconds: float = 5.0) -> None:
 
 
 def flaky(ctx: Any, *, failures: int = 2) -> dict[str, Any]:
-    """Fails with a retryable error `failures` times, then succeeds."""
-    count = ctx.artifacts.get("flaky_calls", 0) + 1
-    ctx.artifacts["flaky_calls"] = count
+    """Fails with a retryable error `failures` times, then succeeds (counting in ctx.scratch,
+    where a user's own phase keeps its data across attempts)."""
+    count = ctx.scratch.get("flaky_calls", 0) + 1
+    ctx.scratch["flaky_calls"] = count
     if count <= failures:
         raise RetryableError(f"transient failure {count}")
     return {"calls": count}
@@ -69,7 +70,7 @@ def record_then_wait(ctx: Any, *, events: int = 10_000, wait_s: float = 60.0) ->
 
 def needs_keys(ctx: Any) -> None:
     """Stands for a phase that cannot run here."""
-    from runner.errors import PhaseSkipped
+    from runner.shared.errors import PhaseSkipped
 
     raise PhaseSkipped("needs API keys: set BINANCE_TESTNET_API_KEY and _SECRET")
 
@@ -99,9 +100,10 @@ def leak_secrets(ctx: Any, *, token: str | None = None,
 
 def intend_buy(ctx: Any, *, quote: float = 25.0) -> dict[str, Any]:
     """A strategy that wants one market buy now (the built-in one rarely does)."""
-    ctx.artifacts["intended_orders"] = [
-        {"symbol": ctx.symbols[0], "side": "buy", "type": "market", "quote": quote,
-         "reason": "test strategy: buy"}]
+    from runner.run_data import IntendedOrder
+
+    ctx.data.intended_orders = [IntendedOrder(symbol=ctx.symbols[0], side="buy", type="market",
+                                              quote=quote, reason="test strategy: buy")]
     return {"intended_orders": 1}
 
 

@@ -10,7 +10,7 @@ from conftest import EventTuples as Sink
 from conftest import only_run_dir, run_cli
 
 from adapters.base import InstrumentedExchange, RetryPolicy
-from adapters.ccxt_exchange import CcxtExchange, check_config
+from adapters.ccxt_exchange import CcxtExchange
 
 
 def wrapped(http_faults: dict | None = None):
@@ -117,8 +117,11 @@ def test_accepted_but_response_lost_places_exactly_one_order():
 
 
 def test_adapter_config_is_checked_without_importing_ccxt():
-    assert check_config(name="binance", factory="x:y", exchange_id="binance") == []
-    assert check_config(api_keys="x")[0].startswith("adapter.api_keys: unknown key")
+    node = {"name": "binance", "_target_": "adapters.ccxt_exchange.CcxtExchange",
+            "retry": {}, "exchange_id": "binance"}
+    assert CcxtExchange.check_config(node) == []
+    assert CcxtExchange.check_config({"api_keys": "x"})[0].startswith(
+        "adapter.api_keys: unknown key")
 
 
 def test_testnet_without_keys_runs_public_phases_and_skips_signed_ones(tmp_path):

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from conftest import ROOT, cli_env, only_run_dir, run_cli
 
-from runner.metrics import read_journal
-from runner.schemas import validator
+from runner.shared.events import read_journal
+from runner.shared.schemas import validator
 
 RUN_FILES = {".hydra", "plan.json", "events.jsonl", "metrics.parquet", "market_data.parquet",
              "signals.parquet", "orders.parquet", "result.json", "run.log", "slo_report.json",

@@ -26,15 +26,15 @@ from conftest import EventTuples as Sink
 from conftest import only_run_dir, run_cli
 
 from adapters.base import InstrumentedExchange, RetryPolicy
-from adapters.ccxt_exchange import CcxtExchange, check_config
+from adapters.ccxt_exchange import CcxtExchange
 from adapters.endpoints import LOOPBACK, REAL_MONEY, SANDBOX, UnsafeUrl, classify
 from adapters.errors import OrderOutcomeUnknown, OrderRefused
 from adapters.sim.server import SimServer
 from runner import live_guard
 from runner.context import RunContext
-from runner.metrics import Recorder
 from runner.order_book import settle_orders
 from runner.phases import connect, execution, market_data
+from runner.recorder import Recorder
 
 KEY, SECRET = "fakeKey" + "k" * 20, "fakeSecret" + "s" * 20
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
@@ -195,7 +195,7 @@ def test_the_backslash_url_is_one_error_line_before_anything_runs(tmp_path):
 
 
 def test_ccxt_retry_options_are_refused_before_the_run():
-    problem, = check_config(options={"maxRetriesOnFailure": 3})
+    problem, = CcxtExchange.check_config({"options": {"maxRetriesOnFailure": 3}})
     assert problem.startswith("adapter.options.maxRetriesOnFailure:")
 
 
@@ -209,7 +209,7 @@ def test_the_idle_probe_is_a_test_order_in_live_mode(compose, tmp_path, binance_
     ctx = context(compose, tmp_path, "env=live", "dry_run=false")
     connect.run(ctx)
     market_data.run(ctx, limit=60)
-    ctx.artifacts["intended_orders"] = []
+    ctx.data.intended_orders = []
     assert execution.run(ctx)["probe"] is True
     assert order_requests(asked, test=False) == []
     assert len(order_requests(asked, test=True)) == 1

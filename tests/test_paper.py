@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from adapters import instantiate_adapter
 from adapters.base import InstrumentedExchange, RetryPolicy
 from adapters.errors import ExchangeError, NetworkFailure, RateLimited, error_name
-from adapters.paper import PaperExchange, build
+from adapters.paper import PaperExchange
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_700_000_030.5
@@ -49,7 +50,9 @@ def outcomes(call: Any, n: int) -> dict[str, int]:
 
 
 def test_import_does_not_load_ccxt() -> None:
-    code = ("import sys, adapters.paper as p; ex = p.build(seed=1); ex.connect(); ex.ping(); "
+    code = ("import sys, adapters as a; "
+            "ex = a.instantiate_adapter({'_target_': 'adapters.paper.PaperExchange', 'seed': 1}); "
+            "ex.connect(); ex.ping(); "
             "ex.fetch_ticker('BTC/USDT'); ex.fetch_ohlcv('BTC/USDT'); "
             "assert 'ccxt' not in sys.modules, 'ccxt imported'")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -57,15 +60,16 @@ def test_import_does_not_load_ccxt() -> None:
 
 
 def test_build_takes_a_plain_config_node() -> None:
-    node = {"name": "paper", "factory": "adapters.paper:build", "retry": {"max_attempts": 2},
+    node = {"name": "paper", "_target_": "adapters.paper.PaperExchange",
+            "retry": {"max_attempts": 2},
             "seed": 3, "symbols": ["BTC/USDT"], "spread_bps": 4.0,
             "latency": {"mode": "record", "base_ms": 5.0, "per_endpoint": {"ping": 1.0}},
             "faults": {"error_rate": 0.0, "per_endpoint": {"ping": {"error_rate": 0.5}}}}
-    ex = build(**node)
+    ex = instantiate_adapter(node)
     assert isinstance(ex, PaperExchange) and ex.name == "paper" and ex.seed == 3
     assert list(ex.load_markets()) == ["BTC/USDT"]
     with pytest.raises(TypeError):
-        build(seed=1, sped_bps=3)
+        instantiate_adapter({"_target_": "adapters.paper.PaperExchange", "sped_bps": 3})
 
 
 def test_same_seed_same_data_and_fills_through_the_adapter() -> None:

@@ -8,13 +8,16 @@ import time
 import polars as pl
 import pytest
 
-from runner.app import start_heartbeat
 from runner.context import RunContext
-from runner.errors import PhaseError
-from runner.metrics import Recorder
+from runner.executor import Executor
 from runner.order_book import settle_orders
 from runner.phases import connect, execution, load, market_data, strategy
 from runner.phases.market_data import quality_issues
+from runner.pipeline import start_heartbeat
+from runner.plan import build_plan
+from runner.recorder import Recorder
+from runner.run_data import IntendedOrder
+from runner.shared.errors import PhaseError
 from runner.sizing import ceil_to_step, floor_to_step, minimum_size, size_from_quote
 from runner.strategies import sma_cross
 
@@ -62,26 +65,65 @@ def test_quality_checks_find_gaps_staleness_bad_prices_and_crossed_tickers():
     assert quality_issues(good, crossed, 60_000, 2, 150_000)["ticker"].startswith("ticker")
 
 
-def test_standard_phases_in_sequence_hand_data_through_artifacts(ctx):
+def test_standard_phases_in_sequence_hand_data_through_run_data(ctx):
     connect.run(ctx)
+    assert set(ctx.data.markets) == set(ctx.symbols)
     summary = market_data.run(ctx, timeframe="1m", limit=60)
     assert summary["candles"] == 120 and summary["quality_problems"] == []
+    assert ctx.data.ohlcv.height == 120 and set(ctx.data.tickers) == set(ctx.symbols)
     assert ctx.recorder.frame().filter(kind="health")["ok"].all()
     strategy.run(ctx)
     assert pl.read_parquet(ctx.run_dir / "signals.parquet").height == 120
-    ctx.artifacts["intended_orders"] = [{"symbol": "ETH/USDT", "side": "sell", "type": "market",
-                                         "quote": 50.0, "reason": "test"}]
+    assert all(isinstance(o, IntendedOrder) for o in ctx.data.intended_orders)
+    ctx.data.intended_orders = [IntendedOrder(symbol="ETH/USDT", side="sell", type="market",
+                                              quote=50.0, reason="test")]
     assert execution.run(ctx) == {"orders": 1, "test": True, "probe": False}
     settle_orders(ctx)
     orders = pl.read_parquet(ctx.run_dir / "orders.parquet")
     assert orders.row(0, named=True)["status"] == "test"
 
 
+def test_a_phase_without_its_producers_data_fails_naming_the_producer(ctx):
+    with pytest.raises(PhaseError, match=r"^no ohlcv \(ctx\.data\.ohlcv\): the market_data "
+                                         r"phase produces them .* list market_data in this"):
+        strategy.run(ctx)
+    with pytest.raises(PhaseError, match=r"^no tickers .* the market_data phase"):
+        execution.run(ctx)  # nothing intended: the probe is priced from the tickers
+    ctx.data.tickers = {s: {"bid": 99.0, "ask": 100.0, "last": 99.5} for s in ctx.symbols}
+    with pytest.raises(PhaseError, match=r"^no markets .* the connect phase"):
+        execution.run(ctx)
+    assert ctx.recorder.frame().filter(kind="order").height == 0
+
+
+def test_a_plan_that_skips_the_producer_fails_the_consumer_clearly(compose, tmp_path):
+    config = compose("phases.market_data.enabled=false", "phases.strategy.needs=[]")
+    recorder = Recorder("run-1", "dev", tmp_path)
+    ctx = RunContext(config=config, run_dir=tmp_path, run_id="run-1", recorder=recorder)
+    outcome = Executor(build_plan(config), ctx, {}, seed=1).run()
+    recorder.close()
+    results = {r.name: r for r in outcome.phases}
+    assert (results["strategy"].status, results["strategy"].attempts) == ("failed", 1)
+    assert results["strategy"].error.startswith(
+        "PhaseError: no ohlcv (ctx.data.ohlcv): the market_data phase produces them")
+    assert results["execution"].reason == "run aborted: strategy failed"
+    assert outcome.status == "failed"
+
+
+def test_an_intended_order_is_checked_when_it_is_made():
+    with pytest.raises(ValueError, match="exactly one of quote or amount"):
+        IntendedOrder(symbol="BTC/USDT", side="buy", type="market", reason="r")
+    with pytest.raises(ValueError, match="exactly one of quote or amount"):
+        IntendedOrder(symbol="BTC/USDT", side="buy", type="market", reason="r", quote=1.0,
+                      amount=1.0)
+    with pytest.raises(ValueError, match="side 'long'; allowed: buy, sell"):
+        IntendedOrder(symbol="BTC/USDT", side="long", type="market", reason="r", quote=1.0)
+
+
 def test_too_small_intended_order_is_rejected_before_the_exchange(ctx):
     connect.run(ctx)
     market_data.run(ctx, limit=50)
-    ctx.artifacts["intended_orders"] = [{"symbol": "BTC/USDT", "side": "buy", "type": "market",
-                                         "quote": 1.0, "reason": "test"}]
+    ctx.data.intended_orders = [IntendedOrder(symbol="BTC/USDT", side="buy", type="market",
+                                              quote=1.0, reason="test")]
     with pytest.raises(PhaseError, match=r"raise strategy\.order_quote"):
         execution.run(ctx)
     assert ctx.recorder.frame().filter(kind="order").height == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONF, cli_env, run_cli
+from conftest import CONFIG_MODULE, cli_env, run_cli
 
 from runner import run_folder
 from runner.run_folder import FolderError, claim, claim_in_config, override_value
@@ -147,11 +147,12 @@ def test_the_claimed_root_survives_hydras_override_grammar(text):
 
 @pytest.fixture
 def hydra_config(tmp_path, monkeypatch) -> Iterator[Callable[..., Any]]:
-    """Compose conf/ with its hydra node (as `python -m runner` would) in a tmp working dir."""
-    from hydra import compose, initialize_config_dir
+    """Compose runner.conf with its hydra node (as `python -m runner` would) in a tmp working
+    dir."""
+    from hydra import compose, initialize_config_module
 
     monkeypatch.chdir(tmp_path)
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
         yield lambda *overrides: compose(config_name="config", overrides=list(overrides),
                                          return_hydra_config=True)
 
@@ -178,7 +179,7 @@ def test_the_run_callback_writes_the_claimed_literal_into_the_config(hydra_confi
 
 def test_a_taken_folder_given_on_the_command_line_is_refused_with_one_line(
         hydra_config, tmp_path, capsys, monkeypatch):
-    from runner.cli import COMMAND
+    from runner.shared.hydra_cli import COMMAND
 
     monkeypatch.setattr(COMMAND, "has_started", False)
     (tmp_path / "old" / ".hydra").mkdir(parents=True)
@@ -193,7 +194,7 @@ def test_a_taken_folder_given_on_the_command_line_is_refused_with_one_line(
 
 def test_a_clock_pattern_on_the_command_line_is_a_chosen_name_too(hydra_config, tmp_path,
                                                                   monkeypatch):
-    from runner.cli import COMMAND
+    from runner.shared.hydra_cli import COMMAND
 
     monkeypatch.setattr(COMMAND, "has_started", False)
     (tmp_path / "same").mkdir()
@@ -205,7 +206,7 @@ def test_a_clock_pattern_on_the_command_line_is_a_chosen_name_too(hydra_config, 
 
 def test_a_folder_name_that_does_not_resolve_is_one_error_line(hydra_config, tmp_path, capsys,
                                                                monkeypatch):
-    from runner.cli import COMMAND
+    from runner.shared.hydra_cli import COMMAND
 
     monkeypatch.setattr(COMMAND, "has_started", False)
     with pytest.raises(SystemExit) as exited:

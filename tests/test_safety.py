@@ -17,9 +17,9 @@ import pytest
 from conftest import cli_env
 
 from runner import live_guard
-from runner import secrets as pxr_secrets
 from runner.phases.preflight import LIVE_MODE, mode
-from runner.secrets import MASK, SecretRegistry, is_secret_name, redact, scrub_yaml
+from runner.shared import secrets as pxr_secrets
+from runner.shared.secrets import MASK, SecretRegistry, is_secret_name, redact, scrub_yaml
 
 CONFIRM = {live_guard.CONFIRM_VAR: live_guard.CONFIRM_VALUE}
 LEAK_ENV = ["PXR_CANARY_API_KEY", "PXR_CANARY_SECRET"]
@@ -320,7 +320,8 @@ def test_plan_only_is_not_guarded_because_it_executes_nothing(tmp_path):
 
 def _config(env: str, dry_run: bool, **adapter: object) -> dict:
     return {"dry_run": dry_run, "env": {"name": env},
-            "adapter": {"name": "binance", "factory": "adapters.ccxt_exchange:build", **adapter}}
+            "adapter": {"name": "binance", "_target_": "adapters.ccxt_exchange.CcxtExchange",
+                        **adapter}}
 
 
 def test_a_real_money_endpoint_needs_env_live_whatever_the_env_is_called():
@@ -332,7 +333,7 @@ def test_a_real_money_endpoint_needs_env_live_whatever_the_env_is_called():
     assert live_guard.problems(_config("x", False, base_url="http://127.0.0.1:8765"), {}) == []
     assert live_guard.problems(_config("x", False, base_url="https://api.binance.com"), {})
     paper = {"dry_run": False, "env": {"name": "dev"},
-             "adapter": {"name": "paper", "factory": "adapters.paper:build"}}
+             "adapter": {"name": "paper", "_target_": "adapters.paper.PaperExchange"}}
     assert live_guard.problems(paper, {}) == []
     assert live_guard.problems(_config("live", False), CONFIRM) == []
     assert "is not set" in live_guard.problems(_config("live", False, sandbox=True), {})[0]
@@ -348,7 +349,7 @@ def test_preflight_states_the_mode(env, dry_run, expected):
 
 
 def test_the_snapshot_precheck_is_conservative():
-    from runner.secrets import might_hold_secret
+    from runner.shared.secrets import might_hold_secret
 
     assert not might_hold_secret("adapter:\n  api_key: ${oc.env:BINANCE_API_KEY,null}\n")
     assert not might_hold_secret("adapter:\n  secret: null\n  name: binance\n")

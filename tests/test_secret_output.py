@@ -2,7 +2,7 @@
 `-p`), whatever route it came by: a literal in conf/local/default.yaml or in any other config file
 the composition reads (conf/**.yaml, `--config-dir`, `hydra.searchpath`, `--config-path`), an
 override, the environment.  Hydra prints the composed config and exits without starting the task,
-so runner/secrets.py registers secret-named values as each config is composed.
+so runner/shared/secrets.py registers secret-named values as each config is composed.
 
 The CLI runs on a temporary copy of the project (runner/ and conf/), so no conf/local/default.yaml
 is ever written into the working tree.
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli_env
 
-from runner import secrets as pxr_secrets
-from runner.secrets import MASK
+from runner.shared import secrets as pxr_secrets
+from runner.shared.secrets import MASK
 
 
 def canary() -> str:

@@ -1,4 +1,5 @@
-"""SIGINT/SIGTERM from the first line to the last file (runner/signals.py), with real processes
+"""SIGINT/SIGTERM from the first line to the last file (runner/shared/signals.py), with real
+processes
 and real signals: bursts in every phase, inside polars calls, after the last phase, before the
 run starts, and Ctrl-C (the whole process group) during basic and joblib sweeps.
 
@@ -179,7 +180,8 @@ def test_sigterm_just_after_the_last_phase_still_gives_an_interrupted_result(tmp
 
 
 def handlers_installed(pid: int) -> bool:
-    """The process catches SIGTERM (Python itself never does): runner/signals.py is in place."""
+    """The process catches SIGTERM (Python itself never does): runner/shared/signals.py is in
+    place."""
     status = Path(f"/proc/{pid}/status").read_text()
     caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))
                  .split()[1], 16)
@@ -291,7 +293,7 @@ def test_a_killed_joblib_worker_costs_only_the_jobs_it_took_down(tmp_path):
 
 BURST_IN_POLARS = """
 import os, signal, threading, time
-from runner import signals
+from runner.shared import signals
 signals.install()
 signals.reclaim_from("polars")
 import polars as pl

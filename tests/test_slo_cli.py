@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from conftest import cli_env, only_run_dir, run_cli
 
-from runner.metrics import Recorder
+from runner.recorder import Recorder
 from slo.schemas import validator
 
 AS_OF = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)

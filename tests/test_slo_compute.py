@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 from omegaconf import OmegaConf
 
-from runner.metrics import polars_schema
-from slo.compute import build_query, evaluate, make_plan
+from runner.shared.events import polars_schema
+from slo.compute import build_query, evaluate, make_grid
 from slo.spec import SloSpec, load_objectives
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -368,7 +368,7 @@ def test_one_query_one_scan_over_parquet(tmp_path) -> None:
         frame([event(AS_OF - (i + 1) * MIN)]).write_parquet(paths[-1])
     spec = default_spec()
     scan = pl.scan_parquet(paths, hive_partitioning=False)
-    plan = build_query(scan, spec, make_plan(spec, AS_OF)).explain()
+    plan = build_query(scan, spec, make_grid(spec, AS_OF)).explain()
     assert plan.count("SCAN") == 1, plan
     assert "SELECTION" in plan  # the window's time filter is pushed into the parquet reader
     reports = evaluate(scan, spec, AS_OF)
@@ -425,7 +425,7 @@ def test_report_is_json_ready_and_matches_report_schema() -> None:
 
 
 def test_missing_condition_column_is_a_clear_error() -> None:
-    from runner.errors import ConfigError
+    from runner.shared.errors import ConfigError
 
     spec = make_spec(good=[{"field": "symbol", "op": "is_null"}])
     with pytest.raises(ConfigError, match="symbol"):

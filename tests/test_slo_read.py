@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 from omegaconf import OmegaConf
 
-from runner.metrics import JOURNAL_NAME, PARQUET_NAME, polars_schema, write_parquet_atomic
+from runner.shared.events import JOURNAL_NAME, PARQUET_NAME, polars_schema
+from runner.shared.files import write_parquet_atomic
 from slo.compute import evaluate
 from slo.read import RunSource, discover, load_events
 from slo.spec import load_objectives

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from runner.errors import ConfigError
-from runner.metrics import polars_schema
+from runner.shared.errors import ConfigError
+from runner.shared.events import polars_schema
 from slo.conditions import Condition, all_of, parse_condition, to_expr
 from slo.durations import format_duration, parse_duration, parse_seconds
 from slo.openslo import dump_openslo, to_openslo

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import run_cli
 
-from runner.errors import ConfigError
 from runner.plan import build_plan
+from runner.shared.errors import ConfigError
 from runner.validate import validate_config
 
 
@@ -21,6 +21,14 @@ def problems(config: dict) -> list[str]:
 
 def test_default_config_is_valid(compose):
     assert problems(compose()) == []
+
+
+@pytest.mark.parametrize("overrides", [
+    ["phases=smoke"], ["slo=strict"], ["slo=strict", "phases=smoke"], ["experiment=soak"],
+    ["phases.report.enabled=false"],  # no report, but nothing asks to fail on a breach
+])
+def test_shipped_plans_and_slo_sets_combine(compose, overrides):
+    assert problems(compose(*overrides)) == []
 
 
 @pytest.mark.parametrize(
@@ -65,6 +73,10 @@ def test_default_config_is_valid(compose):
         ([f"phases.{p}.enabled=false" for p in
           ("preflight", "connect", "market_data", "strategy", "execution", "cleanup", "report")],
          "phases: the plan is empty (no enabled phase)"),
+        (["slo.fail_on_breach=true", "phases.report.enabled=false"],
+         "slo.fail_on_breach: true, but the plan has no enabled report phase"),
+        (["slo=strict", "phases.report.callable=fake_phases:ok"],
+         "slo.fail_on_breach: true, but the plan has no enabled report phase"),
     ],
 )
 def test_bad_input_is_one_clear_line(compose, overrides, expected):
@@ -94,6 +106,15 @@ def test_cli_exits_2_with_one_line_and_leaves_nothing_behind(tmp_path, args, std
     assert done.returncode == 2, done.stderr
     assert stderr_has in done.stderr
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert not list((tmp_path / "outputs").glob("runs/*/*")), "no half-written run folder"
+
+
+def test_fail_on_breach_without_a_report_phase_is_refused_before_the_run(tmp_path):
+    done = run_cli("slo=strict", "phases=smoke", "phases.report.enabled=false", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("error: slo.fail_on_breach: ")
+    assert "enable phases.report" in line and "set slo.fail_on_breach=false" in line
     assert not list((tmp_path / "outputs").glob("runs/*/*")), "no half-written run folder"
 
 

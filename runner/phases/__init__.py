@@ -2,7 +2,8 @@
 
 Its keyword-only parameters are the phase's `params` in YAML (checked when the plan is built);
 what it returns is stored as the phase's summary in result.json.  Phases hand data to later phases
-through `ctx.artifacts`, never through globals or files they re-read.
+through the typed fields of `ctx.data` (runner/run_data.py: who produces and reads each), never
+through globals or files they re-read; a user's own phase keeps its own data in `ctx.scratch`.
 """
 
 from __future__ import annotations

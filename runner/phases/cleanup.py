@@ -4,7 +4,7 @@ exchange connection.
 Orders whose outcome is unknown (a lost answer, a phase that timed out mid-request) are looked
 up by client order id here (adapters/order_desk.py), so the run records the truth — placed and
 open or filled, or never placed — before it ends.  One that stays unknown fails the run
-(runner/app.py) with its client order id, so the operator can check it on the exchange.
+(runner/verdict.py) with its client order id, so the operator can check it on the exchange.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""connect: reach the exchange, load its markets, measure ping and clock skew."""
+"""connect: reach the exchange, load its markets (-> ctx.data.markets), measure ping and skew."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from runner.context import RunContext
-from runner.errors import PhaseError
 from runner.health import clock_skew_ms
+from runner.shared.errors import PhaseError
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         listed = ", ".join(sorted(markets)[:10])
         raise PhaseError(f"symbols not listed by {exchange.name}: {', '.join(missing)}; "
                          f"listed: {listed}{', ...' if len(markets) > 10 else ''}")
-    ctx.artifacts["markets"] = {s: markets[s] for s in ctx.symbols}
+    ctx.data.markets = {s: markets[s] for s in ctx.symbols}
     exchange.ping()
     ping_ms = exchange.last_latency_ms
     skew_ms = clock_skew_ms(exchange)

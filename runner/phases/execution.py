@@ -1,9 +1,11 @@
 """execution: check every intended order against market limits and submit it (dry-run: validate).
 
-When the strategy intends no order, one minimum-size probe is sent so that every run exercises
-and measures the order path — always as a test order (validated by the exchange, never placed),
-whatever the mode: no run places an order its strategy did not ask for.  Each order carries a
-client order id derived from the run id, so it can be looked up and is never placed twice.
+Reads ctx.data: intended_orders (from strategy; unset counts as none), tickers (market_data)
+and markets (connect).  When the strategy intends no order, one minimum-size probe is sent so
+that every run exercises and measures the order path — always as a test order (validated by the
+exchange, never placed), whatever the mode: no run places an order its strategy did not ask for.
+Each order carries a client order id derived from the run id, so it can be looked up and is
+never placed twice.
 
 Orders go through the exchange boundary's order desk (adapters/order_desk.py): it asks the
 order gate, keeps the ledger that becomes orders.parquet, and reconciles unknown outcomes.
@@ -17,9 +19,10 @@ from adapters.errors import OrderOutcomeUnknown
 from adapters.ledger import OrderRecord
 from runner import live_guard
 from runner.context import RunContext
-from runner.errors import PhaseError, PhaseSkipped
 from runner.order_ids import client_order_id
-from runner.secrets import mask
+from runner.run_data import IntendedOrder
+from runner.shared.errors import PhaseError, PhaseSkipped
+from runner.shared.secrets import mask
 from runner.sizing import minimum_size, size_from_quote
 
 PROBE_REASON = "probe: no intended order, exercising the order path (test order, never placed)"
@@ -29,41 +32,44 @@ def _price(ticker: dict[str, Any], side: str) -> float:
     return float(ticker["ask"] if side == "buy" else ticker["bid"])
 
 
-def _plan_orders(ctx: RunContext, probe_when_idle: bool) -> list[dict[str, Any]]:
-    intended = list(ctx.artifacts.get("intended_orders", []))
+def _plan_orders(ctx: RunContext, probe_when_idle: bool) -> list[IntendedOrder]:
+    if ctx.data.intended_orders is None:  # e.g. a strategy of the user's that sets nothing
+        ctx.log.info("no strategy set ctx.data.intended_orders: no order is intended")
+    intended = list(ctx.data.intended_orders or [])
     if intended or not probe_when_idle:
         return intended
     symbol = ctx.symbols[0]
-    price = _price(ctx.artifacts["tickers"][symbol], "buy")
-    probe = minimum_size(ctx.artifacts["markets"][symbol], price)
-    return [{"symbol": symbol, "side": "buy", "type": "market", "amount": probe.amount,
-             "reason": PROBE_REASON, "probe": True}]
+    price = _price(ctx.data.require_tickers()[symbol], "buy")
+    probe = minimum_size(ctx.data.require_markets()[symbol], price)
+    return [IntendedOrder(symbol=symbol, side="buy", type="market", amount=probe.amount,
+                          reason=PROBE_REASON, probe=True)]
 
 
 NO_KEYS = ("needs API keys: adapter.api_key and adapter.secret are empty (testnet: set "
            "BINANCE_TESTNET_API_KEY and BINANCE_TESTNET_API_SECRET in the environment or .env)")
 
 
-def _submit(ctx: RunContext, number: int, order: dict[str, Any]) -> str | None:
+def _submit(ctx: RunContext, number: int, order: IntendedOrder) -> str | None:
     """Size and send one intended order; returns what went wrong, or None."""
-    symbol, side = order["symbol"], order["side"]
-    price = _price(ctx.artifacts["tickers"][symbol], side)
-    if "amount" in order:
-        amount, problem = order["amount"], None
+    symbol, side = order.symbol, order.side
+    price = _price(ctx.data.require_tickers()[symbol], side)
+    if order.amount is not None:
+        amount, problem = order.amount, None
     else:
-        sized = size_from_quote(ctx.artifacts["markets"][symbol], order["quote"], price)
+        assert order.quote is not None  # IntendedOrder holds exactly one of the two
+        sized = size_from_quote(ctx.data.require_markets()[symbol], order.quote, price)
         amount, problem = sized.amount, sized.problem
     cid = client_order_id(ctx.run_id, number)
-    test = ctx.dry_run or bool(order.get("probe"))
+    test = ctx.dry_run or order.probe
     if problem:  # never sent; still an order of this run's, in the ledger and orders.parquet
         ctx.exchange.orders.ledger.begin(OrderRecord(
-            cid, symbol, side, order["type"], float(amount), None, test,
-            ctx.exchange.endpoint_kind, phase="execution", reason=order["reason"],
+            cid, symbol, side, order.type, float(amount), None, test,
+            ctx.exchange.endpoint_kind, phase="execution", reason=order.reason,
             reference_price=price, status="rejected_locally", error=problem))
         return f"{cid} {symbol} {side}: {problem}"
     try:
-        ctx.exchange.create_order(symbol, side, order["type"], amount, client_order_id=cid,
-                                  test=test, reason=order["reason"], reference_price=price)
+        ctx.exchange.create_order(symbol, side, order.type, amount, client_order_id=cid,
+                                  test=test, reason=order.reason, reference_price=price)
     except OrderOutcomeUnknown as exc:  # a state, reconciled before the run ends
         return mask(f"{cid} {symbol} {side}: outcome unknown, reconciled in cleanup ({exc})")
     except Exception as exc:  # the order's fate is the finding; recorded by the wrapper
@@ -83,4 +89,4 @@ def run(ctx: RunContext, *, probe_when_idle: bool = True) -> dict[str, Any]:
         raise PhaseError(f"{len(failures)} of {len(planned)} order(s) failed: "
                          + "; ".join(failures))
     return {"orders": len(planned), "test": ctx.dry_run,
-            "probe": any(o.get("probe") for o in planned)}
+            "probe": any(o.probe for o in planned)}

@@ -1,4 +1,5 @@
-"""market_data: tickers and OHLCV for every symbol, checked for the faults that break strategies.
+"""market_data: tickers and OHLCV for every symbol (-> ctx.data.tickers, ctx.data.ohlcv), checked
+for the faults that break strategies.
 
 Data-quality checks (each emits a `health` event per symbol): gaps between candles, a stale last
 candle, non-positive or inconsistent prices, and a crossed ticker (bid above ask).
@@ -10,7 +11,7 @@ import time
 from typing import Any
 
 from runner.context import RunContext
-from runner.errors import PhaseError
+from runner.shared.errors import PhaseError
 
 UNITS_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 OHLCV_COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
@@ -74,8 +75,7 @@ def run(ctx: RunContext, *, timeframe: str = "1m", limit: int = 200, max_stale_c
     data = pl.concat(frames).select(
         "symbol", pl.col("ts").cast(pl.Datetime("ms", "UTC")), *OHLCV_COLUMNS[1:])
     ctx.write_artifact("market_data", data)
-    ctx.artifacts["ohlcv"] = data
-    ctx.artifacts["tickers"] = tickers
+    ctx.data.ohlcv, ctx.data.tickers = data, tickers  # also when the quality check fails below
     if problems:
         message = "data quality: " + "; ".join(problems)
         if fail_on_quality:

@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.endpoints import SANDBOX
 from runner.context import RunContext
-from runner.errors import PhaseError
+from runner.shared.errors import PhaseError
 
 LIVE_MODE = "LIVE — REAL MONEY"
 MEANING = {

@@ -1,4 +1,5 @@
-"""report (always, last): the run's own error-budget report, slo_report.json and .md.
+"""report (always, last): the run's own error-budget report, slo_report.json and .md, and its
+summary (-> ctx.data.slo, which the run's verdict reads: runner/verdict.py).
 
 The events come straight from the recorder (the run is still going, metrics.parquet does not
 exist yet); the window of every objective ends now, so a run is judged on everything it did.
@@ -10,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from runner.context import RunContext
+from runner.run_data import SloSummary
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -23,7 +25,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     report = run_report(spec, objectives, as_of, run_id=ctx.run_id, env=ctx.env)
     write_report(report, ctx.run_dir / "slo_report")
     summary = summarize(objectives, fail_on_breach=spec.fail_on_breach)
-    ctx.artifacts["slo"] = summary
+    ctx.data.slo = SloSummary.from_dict(summary)
     statuses = ", ".join(f"{o['name']} {o['status']}" for o in objectives)
     worrying = summary["worst_status"] in ("breached", "at_risk")
     (ctx.log.warning if worrying else ctx.log.info)(f"SLOs: {statuses}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.schemas import load_from, validator_from
+from runner.shared.schemas import load_from, validator_from
 
 
 def load(name: str) -> dict[str, Any]:

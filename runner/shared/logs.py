@@ -4,7 +4,7 @@ Hydra's job_logging config installs `InterceptHandler` as the only stdlib handle
 record is re-emitted through loguru exactly once.  Sinks: the console (level from config) and
 run.log in the run folder (always DEBUG).
 
-Both sinks are `runner.secrets.MaskingStream`s: loguru hands them the fully formatted line,
+Both sinks are `runner.shared.secrets.MaskingStream`s: loguru hands them the fully formatted line,
 traceback included, and every registered secret in it becomes `***` before it is written (ccxt
 logs request headers, the API key among them, at DEBUG).  `diagnose=False`: tracebacks do not
 show variable values, which could hold a secret in a form the registry does not know (bytes,
@@ -49,7 +49,7 @@ class InterceptHandler(logging.Handler):
 def _console_stream() -> tuple[TextIO, bool]:
     """stderr behind secret masking, and whether to colour it: loguru's own rules (terminal,
     CI, Windows console wrapping) applied to the raw stream, which the mask would hide."""
-    from runner.secrets import MaskingStream
+    from runner.shared.secrets import MaskingStream
 
     stream = sys.stderr
     # Under runner/__main__.py stderr is a MaskingStream already: colour by what is behind it.
@@ -82,7 +82,7 @@ def add_run_log(run_dir: Path) -> int:
     the sink id."""
     from loguru import logger
 
-    from runner.secrets import MaskingStream
+    from runner.shared.secrets import MaskingStream
 
     logging.getLogger().setLevel(logging.DEBUG)
     file = open(run_dir / "run.log", "a", encoding="utf-8")  # noqa: SIM115 - closed by the sink

@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from runner.metrics import COLUMNS, Recorder, read_journal
+from runner.recorder import Recorder
+from runner.shared.events import COLUMNS, read_journal
 
 
 def test_rows_become_v1_columns(tmp_path):
@@ -80,7 +81,7 @@ def test_disabled_recorder_records_nothing():
 def test_every_shipped_schema_is_a_valid_draft_2020_12_schema():
     from jsonschema import Draft202012Validator
 
-    from runner.schemas import load_from
+    from runner.shared.schemas import load_from
 
     for package, names in [("runner.schemas", ["config", "event", "result"]),
                            ("slo.schemas", ["spec", "report"])]:

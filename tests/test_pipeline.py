@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from runner import app
-from runner.execute import Executor
+from runner import pipeline
+from runner.executor import Executor
 from runner.plan import build_plan
 
 
@@ -17,7 +17,7 @@ def test_an_internal_error_still_leaves_result_events_and_a_traceback(compose, t
         raise RuntimeError("executor bug")
 
     monkeypatch.setattr(Executor, "run", explode)
-    code = app.execute_run(config, build_plan(config), tmp_path)
+    code = pipeline.execute_run(config, build_plan(config), tmp_path)
     assert code == 1
     result = json.loads((tmp_path / "result.json").read_text())
     assert (result["status"], result["exit_code"]) == ("failed", 1)

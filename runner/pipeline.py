@@ -1,4 +1,5 @@
-"""One run: composed config -> validate -> plan -> execute -> run folder.  Returns the exit code.
+"""One run: composed config -> validate -> plan -> execute -> run folder.  Returns the exit code
+(decided from the run's outcome by runner/verdict.py).
 
 Everything that can be wrong with the input is found before anything is executed, and reported
 as one line per problem (exit 2).  Heavy libraries (polars, loguru, the adapters) are imported only
@@ -13,17 +14,20 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import sys
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner import signals
-from runner.errors import EXIT_INVALID, ConfigError
 from runner.plan import Plan, build_plan
+from runner.shared import signals
+from runner.shared.errors import ConfigError
+from runner.shared.hydra_cli import report_config_error, resolve
 from runner.validate import validate_config
+
+if TYPE_CHECKING:
+    from runner.verdict import Verdict
 
 # A sweep job whose config was invalid keeps its folder with only this file (and .hydra/).
 ERROR_NAME = "error.txt"
@@ -33,31 +37,11 @@ ERROR_NAME = "error.txt"
 RUN_MARKERS = ("events.jsonl", "result.json")
 # A sweep job that a signal stopped before it started keeps its folder with only this file.
 INTERRUPTED_NAME = "interrupted.txt"
-# What a signal leads to (the one line runner/signals.py prints), during and after the phases.
+# What a signal leads to (the one line runner/shared/signals.py prints), during and after the
+# phases.
 RUNNING = ("stopping after the current step; cleanup and report still run, then result.json and "
            "metrics.parquet are written")
 WRITING = "the phases are over; result.json and metrics.parquet are being written"
-
-
-def resolve(cfg: Any) -> dict[str, Any]:
-    """The composed config as plain data; an interpolation that cannot resolve is a config error."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None) or "<config>"
-        message = str(exc).splitlines()[0]
-        raise ConfigError(f"{key}: {message}; set it on the command line or in conf/") from None
-
-
-def report_config_error(error: ConfigError) -> int:
-    from runner.secrets import mask
-
-    for problem in error.problems:
-        print(mask(f"error: {problem}"), file=sys.stderr)
-    return EXIT_INVALID
 
 
 def discard_unused(run_dir: Path, *, force: bool = False) -> None:
@@ -73,7 +57,7 @@ def discard_unused(run_dir: Path, *, force: bool = False) -> None:
 
 def prepare(cfg: Any, run_dir: Path) -> tuple[dict[str, Any], Plan]:
     from runner import live_guard
-    from runner.secrets import contains_secret, register_config
+    from runner.shared.secrets import contains_secret, register_config
 
     config = resolve(cfg)
     register_config(config)  # before any message could quote a value
@@ -99,7 +83,7 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
     try:
         config, plan = prepare(cfg, run_dir)
     except ConfigError as error:
-        from runner.secrets import contains_secret, mask
+        from runner.shared.secrets import contains_secret, mask
 
         if contains_secret(str(run_dir)) and not any((run_dir / m).exists() for m in RUN_MARKERS):
             discard_unused(run_dir, force=True)  # never another run's folder
@@ -123,8 +107,8 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
 def not_started(run_dir: Path, *, sweep_job: bool) -> int:
     """A signal before the run started: nothing ran, so no run folder is left behind, except
     that a sweep job's keeps interrupted.txt (and .hydra/) for the sweep report.  130 / 143."""
-    from runner.errors import EXIT_SIGINT
-    from runner.secrets import contains_secret
+    from runner.shared.errors import EXIT_SIGINT
+    from runner.shared.secrets import contains_secret
 
     secret = contains_secret(str(run_dir))
     if not any((run_dir / m).exists() for m in RUN_MARKERS):  # never another run's folder
@@ -141,7 +125,7 @@ def write_plan(plan: Plan, path: Path) -> Path:
     """plan.json as Plan.write writes it, with secret values (e.g. a phase param) masked."""
     import json
 
-    from runner.secrets import redact
+    from runner.shared.secrets import redact
 
     path.write_text(json.dumps(redact(plan.to_dict()), indent=2) + "\n", encoding="utf-8")
     return path
@@ -179,13 +163,13 @@ def settle_orders_safely(ctx: Any) -> dict[str, Any] | None:
 @signals.stage(RUNNING)
 def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     from runner.context import RunContext
-    from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SLO_BREACHED
-    from runner.execute import Executor, Outcome, utc_now
-    from runner.logs import add_run_log, configure_console, remove_sink
-    from runner.metrics import Recorder
+    from runner.executor import Executor, Outcome, utc_now
     from runner.order_book import unresolved_line
+    from runner.recorder import Recorder
     from runner.result import RESULT_NAME, build_result, write_json_atomic
+    from runner.shared.logs import add_run_log, configure_console, remove_sink
     from runner.summary import print_summary
+    from runner.verdict import FAILED, decide
 
     signals.reclaim_from("polars")  # its SIGINT hook (set on import) must not outlive this line
     configure_console(config["log_level"])
@@ -207,41 +191,34 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     except Exception as exc:  # a bug of ours must still leave a result.json and the events
         ctx.log.error(f"internal error: {type(exc).__name__}: {exc} (traceback in run.log)")
         ctx.log.opt(exception=exc).debug("internal error traceback")
-        outcome = Outcome("failed", EXIT_RUN_FAILED, list(executor.results.values()))
+        outcome = Outcome(FAILED, list(executor.results.values()))
     finally:
         signals.set_stage(WRITING)
         orders = settle_orders_safely(ctx)
         alive.set()
         beats.join()
         recorder.close()
-    slo = ctx.artifacts.get("slo")
-    unknown = unresolved_line(orders)
-    if unknown is not None:
-        ctx.log.error(unknown)
-        if outcome.exit_code in (EXIT_OK, EXIT_SLO_BREACHED):
-            outcome.status, outcome.exit_code = "failed", EXIT_RUN_FAILED
-    exit_code = outcome.exit_code
-    if exit_code == EXIT_OK and slo and slo["fail_on_breach"] and slo["breached"]:
-        exit_code = EXIT_SLO_BREACHED
-        ctx.log.error(f"SLO breached ({', '.join(slo['breached'])}) and "
-                      "slo.fail_on_breach=true: exit 3")
-    result = build_result(run_id=run_id, config=config, outcome=outcome, exit_code=exit_code,
+    verdict = decide(outcome.status, signal=outcome.signal_name,
+                     unresolved=unresolved_line(orders), slo=ctx.data.slo)
+    for reason in verdict.reasons:
+        ctx.log.error(reason)
+    result = build_result(run_id=run_id, config=config, phases=outcome.phases, verdict=verdict,
                           started_at=started_at, ended_at=utc_now(),
                           duration_s=time.perf_counter() - started,
-                          kinds=recorder.counts_by_kind(), slo=slo, orders=orders)
-    result = with_late_signal(result)
+                          kinds=recorder.counts_by_kind(), slo=ctx.data.slo, orders=orders)
+    result = with_late_signal(result, verdict)
     write_json_atomic(result, run_dir / RESULT_NAME)
     print_summary(result, run_dir)
     remove_sink(sink)
     return result["exit_code"]
 
 
-def with_late_signal(result: dict[str, Any]) -> dict[str, Any]:
+def with_late_signal(result: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
     """A signal that arrived after the last phase, up to the moment result.json is written,
-    still makes the run `interrupted` (130 / 143): the outcome is decided here, not earlier."""
-    if result["status"] == "interrupted" or not signals.requested():
+    still makes the run `interrupted` (130 / 143), so it is looked for here, at the last moment;
+    what it makes of the verdict is runner/verdict.py's to say."""
+    if not signals.requested():
         return result
-    from runner.errors import EXIT_SIGINT
-
-    return {**result, "status": "interrupted", "signal": signals.name(),
-            "exit_code": signals.exit_code(EXIT_SIGINT)}
+    late = verdict.interrupted_by(signals.name())
+    return {**result, "status": late.status, "signal": late.signal,
+            "exit_code": late.exit_code}

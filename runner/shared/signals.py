@@ -31,7 +31,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 
-from runner.errors import EXIT_SIGINT, EXIT_SIGTERM
+from runner.shared.errors import EXIT_SIGINT, EXIT_SIGTERM
 
 STOP = threading.Event()  # set (by the watcher thread) once a stop was requested
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))

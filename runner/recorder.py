@@ -1,4 +1,5 @@
-"""Metric events (schema v1): a cheap in-memory recorder, a crash-safe journal and the parquet file.
+"""The recorder: metric events (runner/shared/events.py) kept cheaply in memory, journaled
+crash-safely, and written as metrics.parquet at the end.
 
 Recording sits on the hot path (a load phase emits 10^5 events), so `record` only appends one
 tuple to a list — an atomic operation under the GIL, safe from any thread.  A background thread
@@ -11,47 +12,22 @@ a file.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+from runner.shared.events import JOURNAL_NAME, PARQUET_NAME, ROW_COLUMNS, polars_schema
+from runner.shared.files import write_parquet_atomic
 
 if TYPE_CHECKING:
     import polars as pl
 
-SCHEMA_VERSION = 1
-JOURNAL_NAME = "events.jsonl"
-PARQUET_NAME = "metrics.parquet"
-KINDS = ("api_call", "order", "phase", "health", "heartbeat")
-# Column order of a recorded row; run_id and env are constant per run and added on output.
-ROW_COLUMNS = ("ts", "phase", "kind", "name", "ok", "latency_ms", "error", "attempt", "symbol")
-COLUMNS = ("ts", "run_id", "env", *ROW_COLUMNS[1:])
 _log = logging.getLogger(__name__)
-
-
-def polars_schema() -> dict[str, Any]:
-    """The v1 event schema as polars dtypes (imported lazily: polars costs ~80 ms)."""
-    import polars as pl
-
-    return {
-        "ts": pl.Datetime("us", "UTC"),
-        "run_id": pl.String,
-        "env": pl.String,
-        "phase": pl.String,
-        "kind": pl.String,
-        "name": pl.String,
-        "ok": pl.Boolean,
-        "latency_ms": pl.Float64,
-        "error": pl.String,
-        "attempt": pl.Int32,
-        "symbol": pl.String,
-    }
 
 
 class _PhaseBinding(threading.local):
@@ -282,56 +258,3 @@ class Recorder:
         frames = [frame for _, frame in self._chunks]
         everything = pl.concat(frames) if frames else self.frame([])
         return write_parquet_atomic(everything, self.run_dir / PARQUET_NAME)
-
-
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    """Write via a temporary sibling and rename, so readers never see a partial file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.write_parquet(tmp)
-    os.replace(tmp, path)
-    return path
-
-
-# -- reading journals back (crashed runs, tests) ---------------------------------------
-
-
-@dataclass
-class JournalRead:
-    frame: pl.DataFrame
-    bad_lines: int
-    first_errors: list[str]
-
-
-def _iter_valid(path: Path, bad: list[str]) -> Iterator[dict[str, Any]]:
-    from runner.schemas import validator
-
-    check = validator("event")
-    with open(path, encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError as exc:
-                bad.append(f"line {number}: not JSON ({exc.msg})")
-                continue
-            error = next(iter(check.iter_errors(event)), None)
-            if error is not None:
-                where = ".".join(str(p) for p in error.absolute_path) or "event"
-                bad.append(f"line {number}: {where}: {error.message}")
-                continue
-            yield event
-
-
-def read_journal(path: Path) -> JournalRead:
-    """Validate every line against the event schema; skip and count the bad ones."""
-    import polars as pl
-
-    bad: list[str] = []
-    events = list(_iter_valid(Path(path), bad))
-    schema = polars_schema()
-    string_schema = {**schema, "ts": pl.String}
-    frame = pl.DataFrame(events, schema=string_schema).with_columns(
-        pl.col("ts").str.to_datetime(time_unit="us", time_zone="UTC")
-    )
-    return JournalRead(frame=frame, bad_lines=len(bad), first_errors=bad[:10])

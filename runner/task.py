@@ -5,7 +5,7 @@ After a multirun sweep, the sweep root gets sweep_report.json/.md, also when job
 command's exit code is the worst of its jobs' (read from their folders, whatever the launcher).
 
 Each job first scrubs Hydra's snapshot (`.hydra/*.yaml`, the sweep's `multirun.yaml`) of secret
-values (runner/secrets.py), in the job's own process, so it works with every launcher.
+values (runner/shared/secrets.py), in the job's own process, so it works with every launcher.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from runner.cli import COMMAND, config_path
+from runner.shared.hydra_cli import COMMAND, config_path
 
 
 @hydra.main(version_base="1.3", config_path=config_path(), config_name="config")
@@ -24,9 +24,9 @@ def task(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from runner import signals
-    from runner.app import main as run_main
-    from runner.secrets import (
+    from runner.pipeline import main as run_main
+    from runner.shared import signals
+    from runner.shared.secrets import (
         install_stream_masks,
         register_environ,
         register_hydra_config,
@@ -50,7 +50,7 @@ def task(cfg: DictConfig) -> int:
 def sweep_reports() -> list[int]:
     """Compare each sweep's jobs at its root; returns the jobs' exit codes."""
     from runner.callbacks import SWEEP_DIRS
-    from runner.secrets import scrub_snapshot
+    from runner.shared.secrets import scrub_snapshot
 
     codes: list[int] = []
     for sweep_dir in SWEEP_DIRS:

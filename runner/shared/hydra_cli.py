@@ -16,12 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runner.errors import EXIT_INVALID, EXIT_OK
+from runner.shared.errors import EXIT_INVALID, EXIT_OK, ConfigError
 
 
 def config_path() -> str:
     """conf/ of the source tree when present, else the copy shipped inside the wheel."""
-    source = Path(__file__).resolve().parents[1] / "conf"
+    source = Path(__file__).resolve().parents[2] / "conf"
     return str(source) if (source / "config.yaml").is_file() else "pkg://runner.conf"
 
 
@@ -112,3 +112,24 @@ class HydraCommand:  # one per process: COMMAND below
 # The command of this process. A sweep's launching process never runs a job itself with
 # launchers such as joblib, so runner.callbacks marks it started when the sweep begins.
 COMMAND = HydraCommand()
+
+
+def resolve(cfg: Any) -> dict[str, Any]:
+    """The composed config as plain data; an interpolation that cannot resolve is a config error."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "<config>"
+        message = str(exc).splitlines()[0]
+        raise ConfigError(f"{key}: {message}; set it on the command line or in conf/") from None
+
+
+def report_config_error(error: ConfigError) -> int:
+    from runner.shared.secrets import mask
+
+    for problem in error.problems:
+        print(mask(f"error: {problem}"), file=sys.stderr)
+    return EXIT_INVALID

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from runner.context import RunContext
-from runner.execute import Executor
-from runner.metrics import Recorder
+from runner.executor import Executor
 from runner.plan import build_plan
+from runner.recorder import Recorder
 
 NO_CHECKS: dict[str, Any] = {}
 

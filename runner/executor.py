@@ -3,7 +3,7 @@
 A phase runs in a worker thread so that a phase that overruns its `timeout_s` can be marked
 `timed_out` on time and the run can go on per its policy.  Python cannot kill a thread, so the
 overrunning attempt is told to stop (ctx.cancelled) and abandoned; it is never retried, because it
-may still be running.  SIGINT/SIGTERM (runner/signals.py, handled process-wide from the first
+may still be running.  SIGINT/SIGTERM (runner/shared/signals.py, handled process-wide from the first
 line of `main()`) set ctx.stop: the run stops after the current phase (a phase that polls
 ctx.cancelled stops sooner); `always` phases (cleanup, report) still run.
 """
@@ -19,12 +19,13 @@ from typing import Any
 
 from adapters.base import RetryPolicy
 from adapters.errors import is_retryable
-from runner import signals
 from runner.context import RunContext
-from runner.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGINT, PhaseSkipped
 from runner.health import HealthResult, run_checks
 from runner.phases import resolve_callable
 from runner.plan import PhaseSpec, Plan
+from runner.shared import signals
+from runner.shared.errors import PhaseSkipped
+from runner.verdict import INTERRUPTED, decide
 
 SUCCEEDED, FAILED, TIMED_OUT, SKIPPED = "succeeded", "failed", "timed_out", "skipped"
 # Backoff between attempts of a phase (the wrapper already retried each exchange call);
@@ -57,15 +58,22 @@ class PhaseResult:
 
 @dataclass
 class Outcome:
-    status: str
-    exit_code: int
+    """How the phases ended; the run's status and exit code also weigh its orders and SLOs, so
+    they are decided from this in runner/verdict.py."""
+
+    status: str  # succeeded | failed | interrupted
     phases: list[PhaseResult]
     signal_name: str | None = None
 
+    @property
+    def exit_code(self) -> int:
+        """The phases' part of the exit code alone."""
+        return decide(self.status, signal=self.signal_name).exit_code
+
 
 def interrupted(phases: list[PhaseResult]) -> Outcome:
-    """A run stopped by a signal (runner/signals.py): 130 / 143 and the signal's name."""
-    return Outcome("interrupted", signals.exit_code(EXIT_SIGINT), phases, signals.name())
+    """A run stopped by a signal (runner/shared/signals.py), with the signal's name."""
+    return Outcome(INTERRUPTED, phases, signals.name())
 
 
 @dataclass
@@ -105,8 +113,8 @@ class Executor:
         if self.stopping:
             return interrupted(phases)
         if abort_reason is not None:
-            return Outcome("failed", EXIT_RUN_FAILED, phases)
-        return Outcome("succeeded", EXIT_OK, phases)
+            return Outcome(FAILED, phases)
+        return Outcome(SUCCEEDED, phases)
 
     @property
     def stopping(self) -> bool:

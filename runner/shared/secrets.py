@@ -11,10 +11,10 @@ No secret value may reach a log line or a file under outputs/, however it was gi
 2. `protect_composition()` (also from `protect_process`): every config Hydra composes has its
    secret-named values registered before Hydra can print it (`--cfg`, `--info`, `--help`), so a
    literal written in any config file (conf/local/default.yaml, a `--config-dir`, a searchpath)
-   is masked too.  Then `register_config(config)` (runner/app.py) adds the resolved config's.
+   is masked too.  Then `register_config(config)` (runner/pipeline.py) adds the resolved config's.
 3. `mask(text)`: every registered value (>= 4 characters) becomes `***`; the log sinks
-   (runner/logs.py), result.json, plan.json, orders and error lines go through it.
-4. `scrub_snapshot(...)` (runner/entry.py, before the run starts): rewrites `.hydra/*.yaml` and
+   (runner/shared/logs.py), result.json, plan.json, orders and error lines go through it.
+4. `scrub_snapshot(...)` (runner/task.py, before the run starts): rewrites `.hydra/*.yaml` and
    `multirun.yaml` when a secret-named key holds a literal value (a secret written into a config
    file, a sweep over keys) or a registered value appears, replacing it by `***`.
 
@@ -36,6 +36,8 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 MASK = "***"
+# The live confirmation (runner/live_guard.py): never taken from a file, only from the shell.
+CONFIRM_VAR = "PXR_LIVE_CONFIRM"
 MIN_LENGTH = 4  # shorter values would mask ordinary words; no real key is that short
 # Values that are a setting, not a secret, even under a secret name (e.g. FOO_TOKEN=true).
 NOT_SECRETS = frozenset({"true", "false", "null", "none", MASK})
@@ -141,7 +143,6 @@ def load_dotenv(path: Path | str = ".env") -> list[str]:
     PXR_LIVE_CONFIRM is never taken from a file: it must come from the shell, each time.
     Returns the names loaded.  python-dotenv is imported only when the file exists.
     """
-    from runner.live_guard import CONFIRM_VAR
 
     path = Path(path)
     if not path.is_file():
@@ -360,7 +361,8 @@ class MaskingStream:
         return getattr(self.stream, name)
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
-        """Launchers (joblib) pickle the task's globals, runner.cli.COMMAND's stderr among them:
+        """Launchers (joblib) pickle the task's globals, runner.shared.hydra_cli.COMMAND's stderr
+        among them:
         a masked standard stream travels as "that process's own sys.stdout/stderr", as
         cloudpickle does for the plain ones."""
         for name in ("stdout", "stderr"):
