@@ -117,7 +117,8 @@ def instantiate_adapter(adapter: Mapping[str, Any]) -> Exchange:
 def build_exchange(adapter: Mapping[str, Any], sink: Any, gate: Any = None) -> Any:
     """The instrumented exchange for an adapter node; `gate` (adapters.order_gate.OrderGate)
     judges every order request of the wrapper and of the adapter's own transport."""
-    from adapters.base import InstrumentedExchange, RetryPolicy
+    from adapters.instrumented import InstrumentedExchange
+    from adapters.retry import RetryPolicy
 
     inner = instantiate_adapter(adapter)
     policy = RetryPolicy(**(adapter.get("retry") or {}))

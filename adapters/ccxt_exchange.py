@@ -20,18 +20,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from adapters.base import Exchange, Market, Order
-from adapters.ccxt_transport import TransportGuard, judge_urls, point_urls, unsafe_base_url
+from adapters.ccxt_transport import (
+    SPOT_OPTIONS,
+    TransportGuard,
+    judge_urls,
+    point_urls,
+    unsafe_base_url,
+)
 from adapters.endpoints import LOOPBACK
 from adapters.errors import OrderNotFound, translate
 
 T = TypeVar("T")
-# Spot only, and no currency/margin endpoints (sapi) during load_markets.
-SPOT_OPTIONS: dict[str, Any] = {
-    "defaultType": "spot",
-    "fetchMarkets": {"types": ["spot"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-}
 # ccxt options that would make the client re-send a request (an order!) on its own.
 CLIENT_RETRY_OPTIONS = ("maxRetriesOnFailure", "maxRetriesOnFailureDelay")
 

@@ -22,6 +22,14 @@ from urllib.parse import parse_qs, urlsplit
 from adapters.endpoints import LOOPBACK, UnsafeUrl, classify, worst
 from adapters.errors import OrderRefused, ResendRefused
 
+# ccxt options for a spot-only client: load_markets stays on /api/v3 (no sapi, no futures
+# hosts), for the ccxt adapter and for any ccxt client pointed at the simulator alike.
+SPOT_OPTIONS: dict[str, Any] = {
+    "defaultType": "spot",
+    "fetchMarkets": {"types": ["spot"]},
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Request parameters that carry a client order id (Binance, and common spellings elsewhere).
 CLIENT_ID_PARAMS = ("newClientOrderId", "clientOrderId", "origClientOrderId", "clientOid",

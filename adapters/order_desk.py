@@ -35,7 +35,8 @@ from adapters.ledger import OPEN, OrderLedger, OrderRecord, order_status
 from adapters.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from adapters.base import InstrumentedExchange, Order
+    from adapters.base import Order
+    from adapters.instrumented import InstrumentedExchange
     from adapters.order_gate import OrderGate
 
 log = logging.getLogger("adapters.orders")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from adapters.base import InstrumentedExchange
+from adapters.instrumented import InstrumentedExchange
 from adapters.paper import PaperExchange
 from runner.phases import load
 from runner.recorder import Recorder

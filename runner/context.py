@@ -18,7 +18,7 @@ from runner.shared.files import write_parquet_atomic
 if TYPE_CHECKING:
     import polars as pl
 
-    from adapters.base import InstrumentedExchange
+    from adapters.instrumented import InstrumentedExchange
 
 
 @dataclass

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from adapters.base import RetryPolicy
 from adapters.errors import is_retryable
+from adapters.retry import RetryPolicy
 from runner.context import RunContext
 from runner.health import HealthResult, run_checks
 from runner.phases import resolve_callable

@@ -125,10 +125,10 @@ def write_plan(plan: Plan, path: Path) -> Path:
     """plan.json as Plan.write writes it, with secret values (e.g. a phase param) masked."""
     import json
 
+    from runner.shared.files import write_text_atomic
     from runner.shared.secrets import redact
 
-    path.write_text(json.dumps(redact(plan.to_dict()), indent=2) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(json.dumps(redact(plan.to_dict()), indent=2) + "\n", path)
 
 
 def new_run_id(env: str) -> str:

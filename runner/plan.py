@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import heapq
 import inspect
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from runner.phases import BUILTIN, resolve_callable
@@ -51,10 +49,6 @@ class Plan:
             "dry_run": self.dry_run,
             "phases": [{**asdict(p), "needs": list(p.needs)} for p in self.phases],
         }
-
-    def write(self, path: Path) -> Path:
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
 
     def table(self) -> str:
         from runner.shared.tables import format_table

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adapters.base import RetryableError
+from adapters.errors import RetryableError
 
 
 def ok(ctx: Any, *, value: int = 1) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import pytest
 from conftest import EventTuples as Sink
 from conftest import only_run_dir, run_cli
 
-from adapters.base import InstrumentedExchange, RetryPolicy
 from adapters.ccxt_exchange import CcxtExchange
+from adapters.instrumented import InstrumentedExchange
+from adapters.retry import RetryPolicy
 
 
 def wrapped(http_faults: dict | None = None):
@@ -38,6 +39,7 @@ def test_env_local_runs_the_standard_plan_through_ccxt(tmp_path):
     assert orders["status"].to_list() == ["test"]  # dry-run: POST /api/v3/order/test
 
 
+@pytest.mark.slow
 def test_env_local_places_orders_only_with_dry_run_false(tmp_path):
     done = run_cli("env=local", "dry_run=false", "phases.strategy.callable=fake_phases:intend_buy",
                    cwd=tmp_path)
@@ -49,6 +51,7 @@ def test_env_local_places_orders_only_with_dry_run_false(tmp_path):
     assert "BUY" in line and "BTC/USDT" in line and "[LOOPBACK]" in line and "-> closed" in line
 
 
+@pytest.mark.slow
 def test_the_idle_probe_is_a_test_order_even_with_dry_run_false(tmp_path):
     done = run_cli("env=local", "dry_run=false", "phases.strategy.callable=fake_phases:ok",
                    cwd=tmp_path)
@@ -124,6 +127,7 @@ def test_adapter_config_is_checked_without_importing_ccxt():
         "adapter.api_keys: unknown key")
 
 
+@pytest.mark.slow
 def test_testnet_without_keys_runs_public_phases_and_skips_signed_ones(tmp_path):
     """env=testnet with no keys in the environment, its base URL pointed at a local simulator
     (never the internet): market data flows, no order request is sent."""
@@ -142,6 +146,7 @@ def test_testnet_without_keys_runs_public_phases_and_skips_signed_ones(tmp_path)
     assert order_requests == []
 
 
+@pytest.mark.slow
 def test_injected_503s_through_ccxt_are_retried_and_show_in_the_error_budget(tmp_path):
     done = run_cli("env=local", "+adapter.simulator.faults={error_rate:0.2}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr  # every fault was absorbed by a retry

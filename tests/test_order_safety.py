@@ -25,10 +25,11 @@ import requests
 from conftest import EventTuples as Sink
 from conftest import only_run_dir, run_cli
 
-from adapters.base import InstrumentedExchange, RetryPolicy
 from adapters.ccxt_exchange import CcxtExchange
 from adapters.endpoints import LOOPBACK, REAL_MONEY, SANDBOX, UnsafeUrl, classify
 from adapters.errors import OrderOutcomeUnknown, OrderRefused
+from adapters.instrumented import InstrumentedExchange
+from adapters.retry import RetryPolicy
 from adapters.sim.server import SimServer
 from runner import live_guard
 from runner.context import RunContext
@@ -159,7 +160,8 @@ def test_sandbox_is_trusted_only_on_the_exchanges_own_sandbox_host():
     assert CcxtExchange(base_url="http://127.0.0.1:9").endpoint_kind == LOOPBACK
 
 
-@pytest.mark.parametrize("base_url", ["https://api.binance.com", "https://example.com"])
+@pytest.mark.parametrize("base_url", [
+    "https://api.binance.com", pytest.param("https://example.com", marks=pytest.mark.slow)])
 def test_testnet_with_a_foreign_base_url_cannot_place_orders(tmp_path, base_url):
     done = run_cli("env=testnet", f"adapter.base_url={base_url}", "dry_run=false", cwd=tmp_path,
                    BINANCE_TESTNET_API_KEY=KEY, BINANCE_TESTNET_API_SECRET=SECRET)

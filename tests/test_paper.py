@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from adapters import instantiate_adapter
-from adapters.base import InstrumentedExchange, RetryPolicy
 from adapters.errors import ExchangeError, NetworkFailure, RateLimited, error_name
+from adapters.instrumented import InstrumentedExchange
 from adapters.paper import PaperExchange
+from adapters.retry import RetryPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_700_000_030.5

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from runner.pipeline import write_plan
 from runner.plan import build_plan
 
 
@@ -34,7 +35,7 @@ def test_defaults_are_filled_for_minimal_phase_declarations(compose):
 
 def test_plan_json_round_trips(compose, tmp_path):
     plan = build_plan(compose("phases=smoke"))
-    data = json.loads(plan.write(tmp_path / "plan.json").read_text())
+    data = json.loads(write_plan(plan, tmp_path / "plan.json").read_text())
     assert data["schema_version"] == 1
     assert [p["name"] for p in data["phases"]] == ["preflight", "connect", "market_data",
                                                    "cleanup", "report"]

@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from adapters.ccxt_transport import point_urls
+from adapters.ccxt_transport import SPOT_OPTIONS, point_urls
 from adapters.paper import PaperExchange
 from adapters.sim import FaultInjector, LatencyModel, Simulator
-from adapters.sim.server import CCXT_OPTIONS, SimServer
+from adapters.sim.server import SimServer
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY, SECRET = "test-key", "test-secret"
@@ -90,7 +90,7 @@ def ccxt() -> Any:
 def client(ccxt: Any, server: SimServer, **config: Any) -> Any:
     """ccxt's binance, spot only, with every API base pointed at the simulator."""
     exchange = ccxt.binance({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False,
-                             "timeout": 3_000, "options": dict(CCXT_OPTIONS), **config})
+                             "timeout": 3_000, "options": dict(SPOT_OPTIONS), **config})
     return point_urls(exchange, server.url)
 
 

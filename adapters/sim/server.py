@@ -40,7 +40,6 @@ from adapters.sim.routes import ROUTES, Endpoints
 from adapters.sim.transport import JSON, Handler, Transport
 
 __all__ = [
-    "CCXT_OPTIONS",
     "DEFAULT_API_KEY",
     "DEFAULT_API_SECRET",
     "ROUTES",
@@ -50,13 +49,6 @@ __all__ = [
     "is_loopback",
 ]
 
-# ccxt binance options that keep load_markets on /api/v3 (no sapi, no futures hosts).
-CCXT_OPTIONS: dict[str, Any] = {
-    "defaultType": "spot",
-    "fetchMarkets": {"types": ["spot"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-}
 
 
 class SimServer:
