@@ -215,16 +215,13 @@ def _error_line(text: str, code: int) -> int:
 
 
 def report_write_error(settings: Settings, error: WriteError) -> int:
-    """One line: the setting, its value, the OS's reason and the file it failed on; exit 2
-    (the path is a setting), or 1 for a path no setting named."""
+    """One line: the setting, its value, the OS's reason and the file it failed on.  Exit 2:
+    everything this command writes lies under a path that a setting names."""
     key = settings.output_key
     value = {"export_openslo": settings.export_openslo, "run_dir": settings.run_dir,
-             "out_dir": settings.out_dir}.get(key)
-    reason = f"({error.strerror}: {error.filename})"
-    if value is None:
-        return _error_line(f"{error.filename}: cannot be written {reason}", EXIT_RUN_FAILED)
-    return _error_line(f"{key}: {str(value)!r} cannot be written {reason}; {OUTPUT_FIX[key]}",
-                       EXIT_INVALID)
+             "out_dir": settings.out_dir}[key]
+    return _error_line(f"{key}: {str(value)!r} cannot be written ({error.strerror}: "
+                       f"{error.filename}); {OUTPUT_FIX[key]}", EXIT_INVALID)
 
 
 def export(settings: Settings) -> int:
@@ -367,11 +364,11 @@ def rebuild_run(settings: Settings) -> int:
     """(Re)build slo_report.* of one run folder, judged as of the run's end."""
     from slo.compute import assess
     from slo.read import discover, name_invalid
-    from slo.report import make_folder, run_report, write_report
+    from slo.report import check_writable, run_report, write_report
 
     run_dir = settings.run_dir
     assert run_dir is not None
-    make_folder(run_dir)  # a read-only run folder fails now, not after reading
+    check_writable(run_dir)  # a read-only run folder fails now, not after reading
     skipped: list[dict[str, str]] = []
     sources = discover([run_dir], skipped)
     result, notes = read_result(run_dir / "result.json")
@@ -429,9 +426,9 @@ def nightly(settings: Settings) -> int:
     from runner.shared import signals
     from slo.compute import assess
     from slo.read import discover, name_invalid
-    from slo.report import make_folder, nightly_report, render_report, write_files
+    from slo.report import check_writable, nightly_report, render_report, write_files
 
-    make_folder(settings.out_dir)  # an unwritable out_dir fails now, not after the long read
+    check_writable(settings.out_dir)  # an unwritable out_dir fails now, not after reading
     roots = [r for r in settings.roots if r.is_dir()]
     missing = [str(r) for r in settings.roots if not r.is_dir()]
     if missing:

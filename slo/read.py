@@ -89,7 +89,7 @@ def discover(roots: Iterable[Path], skipped: list[dict[str, str]] | None = None
     problems: list[dict[str, str]] = []
 
     def unlistable(error: OSError) -> None:
-        problems.append({"path": str(error.filename),
+        problems.append({"path": os.path.normpath(error.filename),
                          "reason": f"folder cannot be listed ({error.strerror or error})"})
 
     for root in roots:
@@ -106,7 +106,7 @@ def discover(roots: Iterable[Path], skipped: list[dict[str, str]] | None = None
             elif ".hydra" in dirs:
                 reason = _no_events_reason(set(files))
                 if reason:
-                    problems.append({"path": str(Path(folder).absolute()), "reason": reason})
+                    problems.append({"path": os.path.normpath(folder), "reason": reason})
             dirs[:] = [d for d in dirs if d != ".hydra"]  # Hydra's snapshot holds no runs
     if skipped is not None:  # overlapping roots meet a folder twice: name it once
         skipped += {p["path"]: p for p in problems}.values()

@@ -93,11 +93,20 @@ class WriteError(OSError):
         number = getattr(error, "errno", None) or errno.EIO
         reason = getattr(error, "strerror", None) or str(error)
         failed = getattr(error, "filename", None)
-        if isinstance(error, FileExistsError):  # mkdir of a folder where a file is
-            reason = "a file is in the way of a folder"
+        blocker = _file_in_the_way(Path(failed or path))
+        if isinstance(error, (FileExistsError, NotADirectoryError)) and blocker:
+            reason, failed = "a file is in the way of a folder", blocker
         elif failed and Path(failed).name.startswith(".") and str(failed).endswith(".tmp"):
             failed = None  # our temporary sibling or probe: name what it stands for
         super().__init__(number, reason, str(failed or path))
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first of `path` and its parents, from the top, that exists but is no folder."""
+    for candidate in (*reversed(path.parents), path):
+        if candidate.exists() and not candidate.is_dir():
+            return candidate
+    return None
 
 
 def render_report(report: dict[str, Any], base: Path, *, html: bool = False) -> dict[Path, str]:
@@ -114,14 +123,20 @@ def render_report(report: dict[str, Any], base: Path, *, html: bool = False) -> 
     return texts
 
 
-def make_folder(folder: Path) -> None:
-    """Create `folder` (and its parents) and prove it writable with a temporary file, before any
-    long work whose result would go there; WriteError otherwise."""
+def check_writable(folder: Path) -> None:
+    """Prove, before long work whose result goes there, that `folder` can be created and
+    written, leaving no trace (a stopped command writes nothing): the first missing level is
+    created and removed again, or a temporary file is made in the existing folder.
+    WriteError otherwise."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        probe.touch()
-        probe.unlink()
+        if missing:
+            missing[-1].mkdir()
+            missing[-1].rmdir()
+        else:
+            probe = folder / f".write-test.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+            probe.touch()
+            probe.unlink()
     except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
         raise WriteError(folder, error) from None
 
@@ -129,7 +144,13 @@ def make_folder(folder: Path) -> None:
 def write_files(texts: dict[Path, str]) -> list[Path]:
     """Write every file or none (see the module's docstring); WriteError names what failed."""
     for folder in dict.fromkeys(path.parent for path in texts):
-        make_folder(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (OSError, ValueError) as error:
+            raise WriteError(folder, error) from None
+    for path in texts:  # a folder in the way would fail a rename after others were done
+        if path.is_dir():
+            raise WriteError(path, IsADirectoryError(errno.EISDIR, "Is a directory", str(path)))
     temporary: dict[Path, Path] = {}
     try:
         for path, text in texts.items():
