@@ -11,6 +11,9 @@ logs the overrides before the task function (runner/task.py) starts.
 
 Signals come first of all (runner/shared/signals.py): SIGINT/SIGTERM are stop requests from the
 first line on, so no moment of the process is left to Python's KeyboardInterrupt.
+
+Start-up: Hydra's second composition (only to learn RUN vs MULTIRUN) is skipped when no config
+can set `hydra.mode` (runner/shared/run_mode.py).
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ def main() -> None:
 
         print(f"pre-execution-runner {__version__}")
         sys.exit(0)
-    from runner.shared.secrets import protect_process
+    from runner.shared.hydra_secrets import protect_process
 
     sys.argv[1:] = protect_process(sys.argv[1:])
+    from runner.shared import run_mode
+
+    run_mode.install()  # Hydra composes once, not twice, when no config can set hydra.mode
     from runner.shared.hydra_cli import COMMAND  # after protect_process: it keeps the masked stderr
     from runner.task import sweep_reports, task
 

@@ -12,9 +12,10 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.context import RunContext
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class HealthResult:
         return data
 
 
-Measure = Callable[[RunContext], "tuple[float, float | None] | None"]
+Measure = Callable[["RunContext"], "tuple[float, float | None] | None"]
 
 
 def _disk_free_mb(ctx: RunContext) -> tuple[float, None]:

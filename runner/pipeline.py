@@ -13,6 +13,7 @@ would place real-money orders without all three switches, before any phase runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import threading
 import time
@@ -56,7 +57,6 @@ def discard_unused(run_dir: Path, *, force: bool = False) -> None:
 
 
 def prepare(cfg: Any, run_dir: Path) -> tuple[dict[str, Any], Plan]:
-    from runner import live_guard
     from runner.shared.secrets import contains_secret, register_config
 
     config = resolve(cfg)
@@ -66,6 +66,8 @@ def prepare(cfg: Any, run_dir: Path) -> tuple[dict[str, Any], Plan]:
         raise ConfigError("hydra.run.dir: the run folder's name contains a secret value; "
                           "keep secret keys out of hydra.run.dir / hydra.sweep.subdir")
     if not config["plan_only"]:  # plan_only executes nothing, so it is not guarded
+        from runner import live_guard
+
         problems = live_guard.problems(config)
         if problems:
             raise ConfigError(problems)
@@ -82,8 +84,10 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
         return not_started(run_dir, sweep_job=sweep_job)
     try:
         config, plan = prepare(cfg, run_dir)
-    except ConfigError as error:
+    except Exception as exc:  # a check that raised instead of answering is bad input too
         from runner.shared.secrets import contains_secret, mask
+
+        error = exc if isinstance(exc, ConfigError) else unexpected_error(exc)
 
         if contains_secret(str(run_dir)) and not any((run_dir / m).exists() for m in RUN_MARKERS):
             discard_unused(run_dir, force=True)  # never another run's folder
@@ -92,6 +96,8 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
                                               encoding="utf-8")
         else:
             discard_unused(run_dir)
+        if error is not exc and os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise  # the traceback, for whoever debugs the check
         return report_config_error(error)
     if signals.requested():  # the last moment before anything of the run is written
         return not_started(run_dir, sweep_job=sweep_job)
@@ -102,6 +108,16 @@ def main(cfg: Any, run_dir: Path, *, sweep_job: bool = False) -> int:
         print(f"\nplan written to {run_dir / 'plan.json'} (plan_only=true: nothing executed)")
         return 0
     return execute_run(config, plan, run_dir)
+
+
+def unexpected_error(exc: BaseException) -> ConfigError:
+    """An exception no check turned into a message (a bug, or input nobody foresaw): still one
+    line and exit 2, since nothing ran; HYDRA_FULL_ERROR=1 shows its traceback."""
+    text = str(exc).strip().splitlines()
+    what = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return ConfigError(f"config: it could not be checked ({what}); allowed: a config whose "
+                       "values have the shapes docs/CONFIGURATION.md describes "
+                       "(HYDRA_FULL_ERROR=1 shows the traceback)")
 
 
 def not_started(run_dir: Path, *, sweep_job: bool) -> int:

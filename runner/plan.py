@@ -16,6 +16,8 @@ from runner.phases import BUILTIN, resolve_callable
 from runner.shared.errors import ConfigError
 
 PLAN_SCHEMA_VERSION = 1
+# What a phase's `callable` must name (runner/phases/__init__.py).
+PHASE_SHAPE = "a function run(ctx, *, <params>) whose required params are all given"
 
 
 @dataclass(frozen=True)
@@ -116,15 +118,27 @@ def _check_callable(spec: PhaseSpec) -> list[str]:
         function = resolve_callable(spec.callable)
     except LookupError as exc:
         return [f"{where}.callable: {exc}"]
-    parameters = inspect.signature(function).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return []
-    allowed = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    return [
-        f"{where}.params.{key}: unknown parameter of '{spec.callable}'; "
-        f"allowed: {', '.join(allowed) or 'none'}"
-        for key in spec.params if key not in allowed
-    ]
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError) as exc:  # e.g. builtins:dict, whose signature C code hides
+        return [f"{where}.callable: '{spec.callable}' has no signature to check ({exc}); "
+                f"allowed: {PHASE_SHAPE}"]
+    parameters = signature.parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        allowed = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        unknown = [
+            f"{where}.params.{key}: unknown parameter of '{spec.callable}'; "
+            f"allowed: {', '.join(allowed) or 'none'}"
+            for key in spec.params if key not in allowed
+        ]
+        if unknown:
+            return unknown
+    try:  # the executor calls function(ctx, **params): the plan must not fail there
+        signature.bind(None, **spec.params)
+    except TypeError as exc:
+        return [f"{where}.callable: '{spec.callable}' cannot be called as this phase ({exc}); "
+                f"allowed: {PHASE_SHAPE}"]
+    return []
 
 
 def _check_slo_report(config: dict[str, Any], specs: dict[str, PhaseSpec]) -> list[str]:

@@ -59,8 +59,10 @@ def claim(path: str, *, numbered: bool, marker: str = ".hydra", marker_is_file: 
     candidates = [path, *(f"{path}-{n}" for n in range(2, MAX_SUFFIX + 1))] if numbered else [path]
     for candidate in candidates:
         target = Path(candidate)
+        made: list[Path] | None = None
         try:
-            created = _make_exclusive(target)
+            made = _make_exclusive(target)
+            created = made is not None
             if not created and numbered:
                 continue
             if not created and not target.is_dir():
@@ -68,7 +70,10 @@ def claim(path: str, *, numbered: bool, marker: str = ".hydra", marker_is_file: 
             held = [] if created else sorted(p.name for p in target.iterdir())
             if not held and _make_marker(target / marker, is_file=marker_is_file):
                 return candidate
-        except OSError as exc:
+        except OSError as exc:  # e.g. the marker refused: take back what this call made
+            for folder in reversed(made or []):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             raise FolderError(f"{key}: cannot create {candidate}: {_reason(exc)}") from None
         if numbered:
             continue  # another run claimed this name a moment ago
@@ -90,20 +95,21 @@ def _make_marker(marker: Path, *, is_file: bool) -> bool:
     return True
 
 
-def _make_exclusive(target: Path) -> bool:
-    """os.mkdir(target), parents as needed; False when the name exists.  Parents this call
-    created are removed again when it fails, so a refused run leaves nothing behind."""
+def _make_exclusive(target: Path) -> list[Path] | None:
+    """os.mkdir(target), parents as needed; the folders it created (outermost first, `target`
+    last), or None when the name exists.  Parents this call created are removed again when it
+    fails, so a refused run leaves nothing behind."""
     # A parent can vanish (runner.pipeline.discard_unused drops an empty date dir).
     for _ in range(5):
         created = _make_parents(target.parent)
         try:
             os.mkdir(target)
-            return True
+            return [*created, target]
         except FileExistsError:
-            return False
-        except FileNotFoundError:
-            continue
-        except OSError:
+            return None
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError) and not target.parent.is_dir():
+                continue  # the parent vanished meanwhile (not /proc, which refuses new names)
             for folder in reversed(created):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
@@ -141,6 +147,9 @@ def _reason(exc: OSError) -> str:
     reason = exc.strerror or type(exc).__name__
     if isinstance(exc, FileExistsError):
         reason = "a file is in the way"
+    elif isinstance(exc, FileNotFoundError) and exc.filename and Path(
+            exc.filename).parent.is_dir():  # e.g. /proc: the folder exists, new names do not
+        return f"{reason}: {Path(exc.filename).parent} does not take new folders"
     return f"{reason} ({exc.filename})" if exc.filename else reason
 
 
@@ -162,11 +171,11 @@ def refuse(message: str) -> NoReturn:
     """One `error:` line and exit 2.  A callback's exceptions are turned into warnings by Hydra,
     but SystemExit passes through to runner.shared.hydra_cli.HydraCommand, which maps it to the
     exit code."""
-    from runner.shared.hydra_cli import COMMAND
+    from runner.shared.hydra_cli import COMMAND, shorten
     from runner.shared.secrets import mask
 
     COMMAND.started()  # composition succeeded; hand back stderr, then say why nothing runs
-    print(mask(f"error: {message}"), file=sys.stderr)
+    print(shorten(mask(f"error: {message}")), file=sys.stderr)
     raise SystemExit(EXIT_INVALID)
 
 
@@ -190,6 +199,9 @@ def claim_in_config(config: Any, node: str) -> str:
         hydra_config.cfg = previous
     if value is None:
         refuse(f"{key}: missing; set it on the command line or in conf/")
+    if not str(value).strip():  # Path("") is the working directory: the run would land in it
+        refuse(f"{key}: {str(value)!r} is not allowed; allowed: a folder path such as "
+               f"outputs/{node}s/mine (or leave {key} out for the default)")
     numbered = CLOCK in str(raw) and not given_on_command_line(config, key)
     sweep = node == "sweep"
     try:

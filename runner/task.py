@@ -26,12 +26,8 @@ def task(cfg: DictConfig) -> int:
 
     from runner.pipeline import main as run_main
     from runner.shared import signals
-    from runner.shared.secrets import (
-        install_stream_masks,
-        register_environ,
-        register_hydra_config,
-        scrub_snapshot,
-    )
+    from runner.shared.hydra_secrets import register_hydra_config, scrub_snapshot
+    from runner.shared.secrets import install_stream_masks, register_environ
 
     signals.install()  # a launcher's worker process (SLURM, Ray) never ran runner/__main__.py
     COMMAND.started()
@@ -50,7 +46,7 @@ def task(cfg: DictConfig) -> int:
 def sweep_reports() -> list[int]:
     """Compare each sweep's jobs at its root; returns the jobs' exit codes."""
     from runner.callbacks import SWEEP_DIRS
-    from runner.shared.secrets import scrub_snapshot
+    from runner.shared.hydra_secrets import scrub_snapshot
 
     codes: list[int] = []
     for sweep_dir in SWEEP_DIRS:

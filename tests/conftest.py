@@ -21,6 +21,10 @@ sys.path.insert(0, str(TESTS))  # fake_phases
 # The configs as an installed wheel finds them: the package runner.conf (pyproject.toml maps it
 # to conf/), not the source folder, so a config missing from the package fails the tests too.
 CONFIG_MODULE = "runner.conf"
+# Composed (unresolved) configs by overrides, for the whole session: a composition costs ~0.1 s
+# and the suite asks for the same ones again and again.  Each call still resolves afresh (so
+# ${oc.env:...} sees the test's environment) into new plain containers a test may change.
+_COMPOSED: dict[tuple[str, ...], Any] = {}
 
 
 @pytest.fixture
@@ -31,9 +35,11 @@ def compose() -> Callable[..., dict[str, Any]]:
     from omegaconf import OmegaConf
 
     def _compose(*overrides: str) -> dict[str, Any]:
-        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            cfg = hydra_compose(config_name="config", overrides=list(overrides))
-        return OmegaConf.to_container(cfg, resolve=True)
+        if overrides not in _COMPOSED:
+            with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+                _COMPOSED[overrides] = hydra_compose(config_name="config",
+                                                     overrides=list(overrides))
+        return OmegaConf.to_container(_COMPOSED[overrides], resolve=True)
 
     return _compose
 
@@ -54,6 +60,16 @@ def only_run_dir(cwd: Path) -> Path:
     runs = sorted(p for p in (cwd / "outputs" / "runs").glob("*/*") if p.is_dir())
     assert len(runs) == 1, runs
     return runs[0]
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory: pytest.TempPathFactory
+                ) -> tuple[subprocess.CompletedProcess, Path]:
+    """`python -m runner` with no arguments, run once for every test that reads it: the process
+    and its run folder.  Shared: a test that changes the folder works on a copy."""
+    cwd = tmp_path_factory.mktemp("default_run")
+    done = run_cli(cwd=cwd)
+    return done, only_run_dir(cwd)
 
 
 class EventTuples:

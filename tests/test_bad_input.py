@@ -538,7 +538,7 @@ def run(case: Case, tmp: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int,
 
             code = main(compose_nightly(args))
         elif case.command == "dotenv":
-            from runner.shared.secrets import load_dotenv_or_exit
+            from runner.shared.dotenv_file import load_dotenv_or_exit
 
             load_dotenv_or_exit(args[0])  # relative: the error names it as a user would
             code = 0

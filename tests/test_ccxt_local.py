@@ -108,7 +108,7 @@ def test_accepted_but_response_lost_places_exactly_one_order():
         order = exchange.create_order("BTC/USDT", "buy", "market", 0.001,
                                       client_order_id="pxr-lost-1", test=False)
         server = exchange.inner.server
-        placed = [cid for _symbol, cid in server._orders.values() if cid == "pxr-lost-1"]
+        placed = [o for o in server.orders() if o.client_order_id == "pxr-lost-1"]
         posts = [r for r in server.requests if r[0] == "POST" and r[1].endswith("/order")]
     finally:
         exchange.close()

@@ -29,13 +29,6 @@ def extra_phases(tmp_path: Path, name: str, body: str) -> str:
     return f"--config-dir={folder.parent}"
 
 
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("default_run")
-    done = run_cli(cwd=cwd)
-    return done, only_run_dir(cwd)
-
-
 def test_default_run_succeeds_and_leaves_a_complete_run_folder(default_run):
     done, run_dir = default_run
     assert done.returncode == 0, done.stderr
@@ -116,6 +109,7 @@ def test_stdlib_logs_reach_console_and_run_log_once(tmp_path):
     assert log.count("hello from stdlib (debug)") == 1, "run.log keeps DEBUG"
 
 
+@pytest.mark.slow
 def test_same_seed_same_fills(tmp_path):
     fills = []
     for attempt in ("a", "b"):
@@ -172,7 +166,8 @@ def start_cli(tmp_path: Path, *args: str) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(("sig", "code"), [
+    (signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)])
 def test_signal_stops_after_the_step_runs_cleanup_and_writes_result(tmp_path, sig, code):
     proc = start_cli(tmp_path, extra_phases(tmp_path, "slow", SLOW_PLAN), "phases=slow")
     try:
@@ -195,6 +190,7 @@ def test_signal_stops_after_the_step_runs_cleanup_and_writes_result(tmp_path, si
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_kill_9_loses_at_most_the_last_flush_interval(tmp_path):
     plan = ("rec:\n  callable: fake_phases:record_then_wait\n"

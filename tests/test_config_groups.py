@@ -165,12 +165,13 @@ def prepare(cfg: DictConfig, label: str) -> tuple[dict[str, Any], Plan]:
     try:
         config = resolve(cfg)
         validate_config(config)
-        problems = [] if config["plan_only"] else live_guard.problems(config, {})
-        if problems:
-            raise ConfigError(problems)
+        guard = [] if config["plan_only"] else live_guard.problems(config, {})
+        if guard:
+            raise ConfigError(guard)
         return config, build_plan(config)
     except ConfigError as error:
-        pytest.fail(f"{label}: " + " | ".join(error.problems), pytrace=False)
+        problems = error.problems
+    pytest.fail(f"{label}: " + " | ".join(problems), pytrace=False)
 
 
 def test_discovery_finds_every_shipped_group_and_option():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,17 @@ def test_timeout_is_marked_on_time_and_the_run_continues_per_policy(compose, tmp
 
 
 def test_cooperative_phase_is_told_to_stop_on_timeout(compose, tmp_path):
+    before = set(threading.enumerate())
     _, results, _ = execute(compose, tmp_path, {
         "slow": phase("fake_phases:sleepy", params={"seconds": 10}, timeout_s=0.2,
                       on_failure="continue"),
     })
     assert results["slow"].status == "timed_out"
+    # The abandoned attempt would sleep on for 10 s; told to stop, it returns at once.
+    started = [t for t in threading.enumerate() if t not in before]
+    for thread in started:
+        thread.join(timeout=3.0)
+    assert [t.name for t in started if t.is_alive()] == [], "the attempt was not told to stop"
 
 
 def test_retryable_errors_are_retried_with_backoff(compose, tmp_path):

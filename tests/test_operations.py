@@ -25,6 +25,7 @@ def test_matrix_command_prints_the_ci_configs_matrix_as_json():
     assert bad.stderr == "error: ci: unknown CI config 'nope'; allowed: nightly, pr\n"
 
 
+@pytest.mark.slow
 def test_ci_pr_runs_the_whole_sweep_locally(tmp_path):
     done = run_cli("+ci=pr", cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -37,6 +38,7 @@ def test_ci_pr_runs_the_whole_sweep_locally(tmp_path):
                for j in report["jobs"])
 
 
+@pytest.mark.slow
 def test_joblib_launcher_runs_jobs_in_parallel_and_keeps_exit_codes(tmp_path):
     done = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                    'phases.strategy.callable="fake_phases:fail",strategy', cwd=tmp_path,

@@ -48,7 +48,7 @@ def posts(server: SimServer, test: bool = False) -> list[str]:
 
 
 def placed(server: SimServer, client_order_id: str) -> int:
-    return sum(1 for _symbol, cid in server._orders.values() if cid == client_order_id)
+    return sum(1 for order in server.orders() if order.client_order_id == client_order_id)
 
 
 @pytest.fixture
@@ -239,6 +239,7 @@ def buy(exchange: InstrumentedExchange, cid: str) -> dict:
                                  test=False)
 
 
+@pytest.mark.slow
 def test_a_request_that_times_out_and_is_then_accepted_is_found_not_resent():
     """The exchange processes the order after the client gave up: the first look-up is too
     early; the desk waits until the request has expired (recvWindow) and finds it."""

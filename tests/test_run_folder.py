@@ -295,6 +295,7 @@ def test_runs_started_at_once_each_get_their_own_folder(tmp_path, count):
             folder / ".hydra" / "hydra.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_runs_started_at_once_with_the_default_names_never_share_a_folder(tmp_path):
     done = at_once(tmp_path, 2, "phases=smoke")
     assert [d.returncode for d in done] == [0, 0], [d.stderr for d in done]

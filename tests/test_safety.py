@@ -18,8 +18,10 @@ from conftest import cli_env
 
 from runner import live_guard
 from runner.phases.preflight import LIVE_MODE, mode
+from runner.shared import dotenv_file, hydra_secrets
 from runner.shared import secrets as pxr_secrets
-from runner.shared.secrets import MASK, SecretRegistry, is_secret_name, redact, scrub_yaml
+from runner.shared.hydra_secrets import scrub_yaml
+from runner.shared.secrets import MASK, SecretRegistry, is_secret_name, redact
 
 CONFIRM = {live_guard.CONFIRM_VAR: live_guard.CONFIRM_VALUE}
 LEAK_ENV = ["PXR_CANARY_API_KEY", "PXR_CANARY_SECRET"]
@@ -148,12 +150,12 @@ def test_dotenv_never_overrides_and_never_gives_the_live_confirmation(tmp_path, 
                       f"{live_guard.CONFIRM_VAR}={live_guard.CONFIRM_VALUE}\n")
     os.environ["PXR_T_SECRET"] = "from-shell-9999"
     os.environ.pop(live_guard.CONFIRM_VAR, None)
-    assert pxr_secrets.load_dotenv(dotenv) == ["PXR_T_API_KEY"]
+    assert dotenv_file.load_dotenv(dotenv) == ["PXR_T_API_KEY"]
     assert os.environ["PXR_T_API_KEY"] == "from-file-1234"
     assert os.environ["PXR_T_SECRET"] == "from-shell-9999"
     assert live_guard.CONFIRM_VAR not in os.environ
     assert "ignored in a .env file" in capsys.readouterr().err
-    assert pxr_secrets.load_dotenv(tmp_path / "missing.env") == []
+    assert dotenv_file.load_dotenv(tmp_path / "missing.env") == []
 
 
 def test_secret_overrides_reach_hydra_as_environment_references(clean_registry):
@@ -161,7 +163,7 @@ def test_secret_overrides_reach_hydra_as_environment_references(clean_registry):
     argv = ["-m", f"+adapter.api_key={key}", "seed=1,2", f"phases.x.params.token='{first}'",
             f"adapter.secret={first},{second}", "adapter.api_key=${oc.env:MINE}",
             "adapter.password=null", "--cfg", "job"]
-    out = pxr_secrets.protect_argv(argv)
+    out = hydra_secrets.protect_argv(argv)
     assert out[0] == "-m" and out[2] == "seed=1,2" and out[-3:] == argv[-3:]
     assert out[1] == "+adapter.api_key=${oc.env:PXR_SECRET_ADAPTER_API_KEY}"
     assert os.environ["PXR_SECRET_ADAPTER_API_KEY"] == key
@@ -239,6 +241,7 @@ def test_a_secret_override_appears_nowhere_not_even_in_the_hydra_snapshot(tmp_pa
     assert plan["phases"][1]["params"]["token"] == MASK
 
 
+@pytest.mark.slow
 def test_a_sweep_over_secret_values_is_scrubbed_from_every_snapshot(tmp_path):
     values = [canary(), str(10**9 + stdlib_secrets.randbelow(10**9))]  # the 2nd one is an int
     done = run(leak_plan(tmp_path), "-m", "phases=leaky",
@@ -251,6 +254,7 @@ def test_a_sweep_over_secret_values_is_scrubbed_from_every_snapshot(tmp_path):
     assert (sweep / "sweep_report.md").exists()
 
 
+@pytest.mark.slow
 def test_jobs_in_launcher_worker_processes_mask_too(tmp_path):
     values = [canary(), canary(), canary(), canary()]
     done = run(leak_plan(tmp_path), "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
@@ -275,7 +279,7 @@ def test_a_refused_secret_override_is_masked_in_the_error_line(tmp_path, plus):
 # -- the live guard -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dry_run", ["true", "false"])
+@pytest.mark.parametrize("dry_run", [pytest.param("true", marks=pytest.mark.slow), "false"])
 @pytest.mark.parametrize("confirm", [None, "yes", live_guard.CONFIRM_VALUE])
 def test_live_orders_need_all_three_switches(tmp_path, dry_run, confirm):
     env = {} if confirm is None else {live_guard.CONFIRM_VAR: confirm}
@@ -349,7 +353,7 @@ def test_preflight_states_the_mode(env, dry_run, expected):
 
 
 def test_the_snapshot_precheck_is_conservative():
-    from runner.shared.secrets import might_hold_secret
+    from runner.shared.hydra_secrets import might_hold_secret
 
     assert not might_hold_secret("adapter:\n  api_key: ${oc.env:BINANCE_API_KEY,null}\n")
     assert not might_hold_secret("adapter:\n  secret: null\n  name: binance\n")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli_env
 
+from runner.shared import hydra_secrets
 from runner.shared import secrets as pxr_secrets
 from runner.shared.secrets import MASK
 
@@ -56,10 +57,11 @@ hydra:
 """
 
 FLAGS = [
-    ["--cfg", "job"], ["--cfg", "all", "--resolve"], ["--cfg", "hydra"], ["--info"],
-    ["--help"], ["-p", "adapter", "--cfg", "job"],
+    ["--cfg", "job"], ["--cfg", "all", "--resolve"], ["--cfg", "hydra"],
+    ["-p", "adapter", "--cfg", "job"],
     *(pytest.param(flags, marks=pytest.mark.slow) for flags in (
-        ["--cfg", "all"], ["--cfg", "job", "--resolve"], ["--info", "all"], ["--info", "config"],
+        ["--info"], ["--help"], ["--cfg", "all"], ["--cfg", "job", "--resolve"],
+        ["--info", "all"], ["--info", "config"],
         ["--info", "defaults"], ["--info", "defaults-tree"], ["--info", "plugins"],
         ["--info", "searchpath"], ["--help", "--resolve"],
         ["--cfg", "job", "--package", "adapter.api_key"])),
@@ -185,7 +187,7 @@ def test_register_composed_takes_literals_lists_and_resolvable_references(regist
         "private_key": [item, "${oc.env:PXR_T_PLAIN}"],
         "x_secret": "${oc.env:PXR_T_UNSET_VARIABLE}", "y_token": "${hydra:runtime.cwd}",
         "z_api_key": "${oc.env:PXR_T_PLAIN}"})
-    assert pxr_secrets.register_composed(cfg) == 4
+    assert hydra_secrets.register_composed(cfg) == 4
     assert pxr_secrets.mask(f"{literal} {item} {referenced} {from_env} {plain} abc") == \
         f"{MASK} {MASK} {MASK} {MASK} {plain} abc"
 
@@ -193,14 +195,14 @@ def test_register_composed_takes_literals_lists_and_resolvable_references(regist
 def test_register_composed_never_breaks_composition(registry, monkeypatch):
     from omegaconf import OmegaConf
 
-    assert pxr_secrets.register_composed(object()) == 0
+    assert hydra_secrets.register_composed(object()) == 0
     value = canary()
 
     def changed_internals(node):
         raise AttributeError("_content")
 
-    monkeypatch.setattr(pxr_secrets, "_secret_leaves", changed_internals)
-    assert pxr_secrets.register_composed(OmegaConf.create({"a": {"token": value}})) == 1
+    monkeypatch.setattr(hydra_secrets, "_secret_leaves", changed_internals)
+    assert hydra_secrets.register_composed(OmegaConf.create({"a": {"token": value}})) == 1
     assert pxr_secrets.mask(value) == MASK
 
 
@@ -210,9 +212,9 @@ def test_every_composition_registers_its_secrets_first(registry, monkeypatch, tm
 
     monkeypatch.setattr(ConfigLoaderImpl, "load_configuration",
                         ConfigLoaderImpl.load_configuration)  # restored after the test
-    pxr_secrets.protect_composition()
+    hydra_secrets.protect_composition()
     wrapped = ConfigLoaderImpl.load_configuration
-    pxr_secrets.protect_composition()
+    hydra_secrets.protect_composition()
     assert ConfigLoaderImpl.load_configuration is wrapped, "wrapped once"
     value = canary()
     (tmp_path / "config.yaml").write_text(f"service:\n  url: x\n  api_token: {value}\n")
@@ -225,6 +227,6 @@ def test_secrets_inside_a_structured_override_are_registered(registry):
     token, key, first, second = canary(), canary(), canary(), canary()
     argv = [f"+x={{db: {{token: {token}}}, apiKey: '{key}', password: [{first}, \"{second}\"], "
             "name: visible-name}", "seed=1"]
-    assert pxr_secrets.protect_argv(argv) == argv  # left to Hydra; only registered
+    assert hydra_secrets.protect_argv(argv) == argv  # left to Hydra; only registered
     assert pxr_secrets.mask(" ".join(argv)).count(MASK) == 4
     assert "visible-name" in pxr_secrets.mask(argv[0])

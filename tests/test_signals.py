@@ -162,6 +162,7 @@ def test_signals_inside_polars_calls_do_not_raise_there(tmp_path):
     assert statuses(result)["execution"] == "skipped"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after", ["now", "metrics"])
 def test_sigterm_just_after_the_last_phase_still_gives_an_interrupted_result(tmp_path, after):
     """`now`: as the last phase returns; `metrics`: once metrics.parquet is written, i.e. after
@@ -212,6 +213,7 @@ def sweep_report(cwd: Path) -> tuple[Path, list[dict[str, Any]]]:
 HOLD = ["phases.strategy.callable=signal_phases:hold"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_basic_sweep_starts_no_further_job_and_reports_every_job(tmp_path):
     proc = start(tmp_path, "-m", "seed=1,2,3", *HOLD, "++phases.strategy.params.seeds=[1]")
     wait_for(marker(tmp_path, "outputs/sweeps/*/*/0/holding"), proc)

@@ -122,8 +122,8 @@ def test_limit_is_capped_by_history() -> None:
 
 def test_bad_timeframe_symbol_and_limit() -> None:
     sim = make()
-    with pytest.raises(ccxt.BadRequest, match="unsupported timeframe '3m'"):
-        sim.fetch_ohlcv("BTC/USDT", "3m", 10)
+    with pytest.raises(ccxt.BadRequest, match="unsupported timeframe '2m'"):
+        sim.fetch_ohlcv("BTC/USDT", "2m", 10)
     with pytest.raises(ccxt.BadRequest, match="limit"):
         sim.fetch_ohlcv("BTC/USDT", "1m", 0)
     for call in (lambda: sim.fetch_ohlcv("DOGE/USDT"), lambda: sim.fetch_ticker("DOGE/USDT"),
@@ -193,7 +193,7 @@ def place(sim: Simulator, *args: object, test: bool = False, cid: str = "c1") ->
 
 
 @pytest.mark.parametrize(("args", "exc", "rule"), [
-    (("BTC/USDT", "buy", "market", 0.0001), ccxt.InvalidOrder, "MIN_NOTIONAL: notional 6"),
+    (("BTC/USDT", "buy", "market", 0.0001), ccxt.InvalidOrder, "MIN_NOTIONAL: notional [56]"),
     (("BTC/USDT", "buy", "market", 0.000015), ccxt.InvalidOrder, "LOT_SIZE: amount 1.5e-05 is"),
     (("BTC/USDT", "buy", "market", 0.0), ccxt.InvalidOrder, "LOT_SIZE: amount must be positive"),
     (("BTC/USDT", "buy", "market", 10_000.0), ccxt.InvalidOrder, "LOT_SIZE: amount 10000.0 out"),
@@ -298,12 +298,15 @@ def test_resting_limit_fills_when_the_price_crosses() -> None:
     assert balance["USDT"]["total"] == pytest.approx(10_000 - 0.01 * limit * 1.001)
 
 
-def test_duplicate_client_order_id_is_rejected() -> None:
+def test_client_order_id_must_be_unique_among_open_orders_only() -> None:
     sim = make()
-    place(sim, "BTC/USDT", "buy", "market", 0.01, cid="dup")
+    place(sim, "BTC/USDT", "buy", "limit", 0.01, 30_000.0, cid="dup")  # rests: open
     with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent"):
         place(sim, "BTC/USDT", "buy", "market", 0.01, cid="dup")
-    assert sim.fetch_balance()["BTC"]["free"] == pytest.approx(0.51)
+    place(sim, "BTC/USDT", "buy", "market", 0.01, cid="done")  # filled: the id may be reused
+    again = place(sim, "BTC/USDT", "buy", "market", 0.01, cid="done")
+    assert sim.fetch_balance()["BTC"]["free"] == pytest.approx(0.52)
+    assert sim.fetch_order("BTC/USDT", client_order_id="done")["id"] == again["id"]
 
 
 def test_fetch_order_is_per_symbol_and_returns_copies() -> None:

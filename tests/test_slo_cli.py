@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -87,6 +88,7 @@ def test_nightly_reads_finished_and_crashed_runs_and_lists_what_it_skipped(outpu
     assert "Data quality" in (nightly / "latest.md").read_text()
 
 
+@pytest.mark.slow
 def test_nightly_exits_3_on_a_breach_when_asked(outputs):
     fake_run(outputs / "outputs" / "runs" / "2026-11-23" / "23-50-00_dev",
              start=AS_OF - timedelta(hours=1), calls=1000, failures=400)
@@ -97,6 +99,7 @@ def test_nightly_exits_3_on_a_breach_when_asked(outputs):
     assert run_slo("as_of=2026-11-24T02:00:00Z", "slo=strict", cwd=outputs).returncode == 3
 
 
+@pytest.mark.slow
 def test_nightly_with_no_runs_reports_no_data_not_met(tmp_path):
     done = run_slo(cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -129,10 +132,11 @@ def test_openslo_export(tmp_path):
     assert {d["apiVersion"] for d in documents} == {"openslo/v1"}
 
 
-def test_run_report_and_rebuild(tmp_path):
-    done = run_cli(cwd=tmp_path)
+def test_run_report_and_rebuild(default_run, tmp_path):
+    done, shared = default_run
     assert done.returncode == 0, done.stderr
-    run_dir = only_run_dir(tmp_path)
+    run_dir = tmp_path / shared.name
+    shutil.copytree(shared, run_dir)  # the shared run folder stays as the run left it
     report = json.loads((run_dir / "slo_report.json").read_text())
     assert list(validator("report").iter_errors(report)) == []
     result = json.loads((run_dir / "result.json").read_text())

@@ -1,7 +1,8 @@
 """A seeded, deterministic exchange simulator, free of any transport.
 
-`Simulator` (engine) holds one account and matches its orders against a `Market` of GBM price
-paths; `LatencyModel` and `FaultInjector` model the network around it.  The paper adapter is a
+`Simulator` (engine) holds one account and matches its orders against a `Market` of seeded
+price histories (every Binance kline interval, public trades); `LatencyModel` and
+`FaultInjector` model the network around it.  The paper adapter is a
 thin in-process view of these; an HTTP front end can serve the same core.
 """
 
@@ -12,6 +13,7 @@ from adapters.sim.faults import Fault, FaultInjector, ccxt_error
 from adapters.sim.latency import LatencyModel
 from adapters.sim.market import (
     DEFAULT_MARKETS,
+    INTERVALS,
     TIMEFRAMES,
     Market,
     MarketSpec,
@@ -22,6 +24,7 @@ from adapters.sim.market import (
 __all__ = [
     "DEFAULT_BALANCES",
     "DEFAULT_MARKETS",
+    "INTERVALS",
     "TIMEFRAMES",
     "Fault",
     "FaultInjector",

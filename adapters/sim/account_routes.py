@@ -1,8 +1,8 @@
 """SIGNED account and order endpoints (account, order, openOrders, allOrders, myTrades).
 
-The core knows orders only by (symbol, clientOrderId) and has no listing call, so this keeps
-Binance's numeric orderId -> (symbol, clientOrderId) map, each order's wire type (LIMIT_MAKER
-looks like a limit to the core) and which orders filled as taker.
+The core keeps orders by exchange id and lists them and the account's fills; this adds what only
+the wire knows (each order's wire type: LIMIT_MAKER looks like a limit to the core) and Binance's
+paging rules for allOrders and myTrades.
 """
 
 from __future__ import annotations
@@ -10,15 +10,18 @@ from __future__ import annotations
 import random
 import string
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from adapters.sim import binance_wire as wire
+from adapters.sim import order_wire
 from adapters.sim.engine import Simulator
+from adapters.sim.intervals import DAY_MS
 from adapters.sim.market_routes import Symbols
-from adapters.sim.params import float_param, int_param
+from adapters.sim.params import float_param, int_param, limit_param, opt_int
 
 Row = tuple[int, dict[str, Any]]  # (orderId, core order)
+T = TypeVar("T")
 
 
 class Account:
@@ -29,16 +32,14 @@ class Account:
         self.symbols = symbols
         self._markets = symbols.markets
         self._ids_rng = random.Random(f"{seed}:client-order-ids")
-        self.orders: dict[int, tuple[str, str]] = {}  # orderId -> (symbol, clientOrderId)
         self._wire_types: dict[int, str] = {}
-        self._taker: set[int] = set()
         self._lock = threading.Lock()
 
     def account(self, params: dict[str, str]) -> Any:
         any_market = next(iter(self._markets.values()))
         omit = params.get("omitZeroBalances", "false").lower() == "true"
-        return wire.account(self.sim.fetch_balance(), self.sim.server_time(),
-                            any_market["taker"], any_market["maker"], omit)
+        return order_wire.account(self.sim.fetch_balance(), self.sim.server_time(),
+                                  any_market["taker"], any_market["maker"], omit)
 
     def new_order(self, params: dict[str, str], test: bool = False) -> Any:
         symbol = self.symbols.one(params)
@@ -81,11 +82,9 @@ class Account:
             return {}
         order_id = int(order["id"])
         with self._lock:
-            self.orders[order_id] = (symbol, cid)
             self._wire_types[order_id] = wire_type
-            if order["status"] == "closed":
-                self._taker.add(order_id)
-        return wire.new_order(order, order_id, wire_type, resp_type)
+        trades = [t for t in self.sim.my_trades(symbol) if t["order"] == order["id"]]
+        return order_wire.new_order(order, order_id, wire_type, resp_type, trades)
 
     def test_order(self, params: dict[str, str]) -> Any:
         return self.new_order(params, test=True)
@@ -104,21 +103,22 @@ class Account:
         raise wire.missing("quantity")
 
     def _find(self, params: dict[str, str]) -> Row:
-        """The order named by orderId or origClientOrderId: (orderId, core order)."""
+        """The order named by orderId and/or origClientOrderId: (orderId, core order).
+
+        Both given: the order with that id, and only if its client id matches (Binance's rule).
+        """
         symbol = self.symbols.one(params)
         assert symbol is not None
         cid = params.get("origClientOrderId")
         if "orderId" in params:
-            order_id = int_param(params, "orderId")
-            with self._lock:
-                known = self.orders.get(order_id)
-            if known is None or known[0] != symbol:
-                raise wire.ApiError(400, -2013, "Order does not exist.")
-            cid = known[1]
-        elif not cid:
+            order = self.sim.fetch_order(symbol, order_id=int_param(params, "orderId"))
+            if order is not None and cid and order["clientOrderId"] != cid:
+                order = None
+        elif cid:
+            order = self.sim.fetch_order(symbol, client_order_id=cid)
+        else:
             raise wire.ApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be "
                                             "sent, but both were empty/null!")
-        order = self.sim.fetch_order(symbol, client_order_id=cid)
         if order is None:
             raise wire.ApiError(400, -2013, "Order does not exist.")
         return int(order["id"]), order
@@ -129,7 +129,7 @@ class Account:
 
     def query_order(self, params: dict[str, str]) -> Any:
         order_id, order = self._find(params)
-        return wire.query_order(order, order_id, self._wire_type(order_id, order))
+        return order_wire.query_order(order, order_id, self._wire_type(order_id, order))
 
     def cancel_order(self, params: dict[str, str]) -> Any:
         try:
@@ -138,26 +138,19 @@ class Account:
             if err.code == -2013:
                 raise wire.ApiError(400, -2011, "Unknown order sent.") from None
             raise
-        done = self.sim.cancel_order(order["symbol"], client_order_id=order["clientOrderId"])
+        done = self.sim.cancel_order(order["symbol"], order_id=order_id)
         cancel_id = params.get("newClientOrderId") or self._new_client_id()
-        return wire.cancel_order(done, order_id, self._wire_type(order_id, done), cancel_id,
-                                 self.sim.server_time())
+        return order_wire.cancel_order(done, order_id, self._wire_type(order_id, done),
+                                       cancel_id, self.sim.server_time())
 
     def _orders_of(self, symbols: list[str] | None) -> list[Row]:
-        """Orders placed through this server (the core has no listing call), by orderId."""
-        with self._lock:
-            known = sorted(self.orders.items())
-        rows = []
-        for order_id, (symbol, cid) in known:
-            if symbols is None or symbol in symbols:
-                order = self.sim.fetch_order(symbol, client_order_id=cid)
-                if order is not None:
-                    rows.append((order_id, order))
-        return rows
+        """The core's orders (of `symbols`, or all) as (orderId, order), oldest first."""
+        return [(int(o["id"]), o) for o in self.sim.orders()
+                if symbols is None or o["symbol"] in symbols]
 
     def open_orders(self, params: dict[str, str]) -> Any:
         symbol = self.symbols.one(params, required=False)
-        return [wire.query_order(o, i, self._wire_type(i, o))
+        return [order_wire.query_order(o, i, self._wire_type(i, o))
                 for i, o in self._orders_of([symbol] if symbol else None)
                 if o["status"] == "open"]
 
@@ -167,31 +160,59 @@ class Account:
         if not open_:
             raise wire.ApiError(400, -2011, "Unknown order sent.")
         now = self.sim.server_time()
-        return [wire.cancel_order(self.sim.cancel_order(o["symbol"],
-                                                        client_order_id=o["clientOrderId"]),
-                                  i, self._wire_type(i, o), self._new_client_id(), now)
+        return [order_wire.cancel_order(self.sim.cancel_order(o["symbol"], order_id=i), i,
+                                        self._wire_type(i, o), self._new_client_id(), now)
                 for i, o in open_]
 
     @staticmethod
-    def _selected(params: dict[str, str], rows: list[Row]) -> list[Row]:
-        """allOrders/myTrades paging: from an orderId, within a time range, up to `limit`."""
-        lo, hi = int_param(params, "startTime", 0), int_param(params, "endTime", 2**62)
-        first_id = int_param(params, "orderId", int_param(params, "fromId", 0))
-        rows = [(i, o) for i, o in rows if i >= first_id and lo <= o["timestamp"] <= hi]
-        return rows[:min(int_param(params, "limit", 500), 1_000)]
+    def _window(params: dict[str, str]) -> tuple[int | None, int | None]:
+        """startTime/endTime; both given may span at most 24 hours (-1127)."""
+        start, end = opt_int(params, "startTime"), opt_int(params, "endTime")
+        if start is not None and end is not None and end - start > DAY_MS:
+            raise wire.over_a_day()
+        return start, end
+
+    @staticmethod
+    def _page(rows: list[T], ident: Callable[[T], int], when: Callable[[T], int], limit: int,
+              from_id: int | None, start: int | None, end: int | None) -> list[T]:
+        """Binance's paging: ids >= from_id (oldest first), else the oldest since startTime,
+        else the newest until endTime, else the most recent."""
+        if from_id is not None:
+            return [r for r in rows if ident(r) >= from_id][:limit]
+        if start is not None:
+            hi = end if end is not None else 2**62
+            return [r for r in rows if start <= when(r) <= hi][:limit]
+        if end is not None:
+            rows = [r for r in rows if when(r) <= end]
+        return rows[-limit:]
 
     def all_orders(self, params: dict[str, str]) -> Any:
+        """allOrders: orderId pages from an id; startTime/endTime (then orderId is ignored)
+        filter by the last update."""
         symbol = self.symbols.one(params)
-        rows = self._selected(params, self._orders_of([symbol]))  # type: ignore[list-item]
-        return [wire.query_order(o, i, self._wire_type(i, o)) for i, o in rows]
+        start, end = self._window(params)
+        from_id = opt_int(params, "orderId") if start is None and end is None else None
+        rows = self._page(self._orders_of([symbol]), lambda r: r[0],  # type: ignore[list-item]
+                          lambda r: r[1]["lastUpdateTimestamp"], limit_param(params), from_id,
+                          start, end)
+        return [order_wire.query_order(o, i, self._wire_type(i, o)) for i, o in rows]
 
     def my_trades(self, params: dict[str, str]) -> Any:
+        """myTrades: one order's trades (orderId, optionally from fromId), from a trade id, or
+        by time; fromId and orderId do not combine with startTime/endTime (-1128)."""
         symbol = self.symbols.one(params)
-        filled = [(i, o) for i, o in self._orders_of([symbol])  # type: ignore[list-item]
-                  if o["status"] == "closed"]
-        with self._lock:
-            taker = set(self._taker)
-        return [wire.trade(o, i, maker=i not in taker) for i, o in self._selected(params, filled)]
+        timed = "startTime" in params or "endTime" in params
+        if timed and ("fromId" in params or "orderId" in params):
+            raise wire.bad_combination()
+        start, end = self._window(params)
+        order_id, from_id = opt_int(params, "orderId"), opt_int(params, "fromId", 0)
+        trades = self.sim.my_trades(symbol)
+        if order_id is not None:  # that order's trades, oldest first
+            trades = [t for t in trades if int(t["order"]) == order_id]
+            from_id = from_id or 0
+        page = self._page(trades, lambda t: int(t["id"]), lambda t: t["timestamp"],
+                          limit_param(params), from_id, start, end)
+        return [order_wire.trade(t) for t in page]
 
     def _new_client_id(self) -> str:
         """A Binance-style 22-character id, from a seeded stream so runs repeat."""

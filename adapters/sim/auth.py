@@ -54,6 +54,11 @@ class Signer:
         expected = hmac.new(self._secret, signed.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.lower()):
             raise wire.ApiError(400, -1022, "Signature for this request is not valid.")
+        self.check_time(params)
+
+    def check_time(self, params: dict[str, str]) -> None:
+        """The timestamp window alone: also applied when a delayed request is finally carried
+        out, as Binance's engine refuses a request older than its recvWindow."""
         timestamp = int_param(params, "timestamp")
         window = int_param(params, "recvWindow", self.recv_window_ms)
         if window > MAX_RECV_WINDOW_MS:

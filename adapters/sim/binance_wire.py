@@ -3,7 +3,8 @@
 Pure functions, no I/O and no ccxt import: the HTTP endpoints (adapters.sim.routes) turn core
 results into these JSON shapes and core exceptions into Binance's `{"code", "msg"}` errors, so
 a real ccxt `binance` client parses them exactly as it parses api.binance.com.  Numbers travel
-as strings with 8 decimals, as Binance sends them; symbols as 'BTCUSDT'.
+as strings with 8 decimals, as Binance sends them; symbols as 'BTCUSDT'.  The account's and its
+orders' shapes are in order_wire.py.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from adapters.sim.market import DAY_MINUTES, MINUTE_MS, TIMEFRAMES
+from adapters.sim.market import DAY_MINUTES, MINUTE_MS, Kline
+from adapters.sim.trades import Agg, Fill
 
-API_PREFIX = "/api/v3/"  # every endpoint lives below it
+API_PREFIX = "/api/v3/"  # every spot endpoint lives below it (discovery stubs elsewhere)
 DAY_MS = DAY_MINUTES * MINUTE_MS
-STATUS_TO_WIRE = {"open": "NEW", "closed": "FILLED", "canceled": "CANCELED"}
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
     {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
@@ -52,6 +53,14 @@ def not_required(name: str) -> ApiError:
 def illegal(name: str) -> ApiError:
     return ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range "
                                 "is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.")
+
+
+def bad_combination() -> ApiError:
+    return ApiError(400, -1128, "Combination of optional parameters invalid.")
+
+
+def over_a_day() -> ApiError:
+    return ApiError(400, -1127, "More than 24 hours between startTime and endTime.")
 
 
 def error_from_core(exc: Exception, action: str = "query") -> ApiError:
@@ -165,7 +174,9 @@ def level_qty(market: Mapping[str, Any], ticker: Mapping[str, Any], level: int =
                ["min"])
 
 
-def ticker_24hr(market: Mapping[str, Any], ticker: Mapping[str, Any]) -> dict[str, Any]:
+def ticker_24hr(market: Mapping[str, Any], ticker: Mapping[str, Any],
+                day: Mapping[str, Any]) -> dict[str, Any]:
+    """GET ticker/24hr for one symbol; `day` is the market's rolling day (trade ids, count)."""
     last, open_ = ticker["last"], ticker["open"]
     base_volume, quote_volume = ticker["baseVolume"], ticker["quoteVolume"]
     qty = num(level_qty(market, ticker))
@@ -175,12 +186,12 @@ def ticker_24hr(market: Mapping[str, Any], ticker: Mapping[str, Any]) -> dict[st
         "symbol": market["id"], "priceChange": num(change),
         "priceChangePercent": f"{(change / open_ * 100.0 if open_ else 0.0):.3f}",
         "weightedAvgPrice": num(quote_volume / base_volume if base_volume else last),
-        "prevClosePrice": num(open_), "lastPrice": num(last), "lastQty": qty,
+        "prevClosePrice": num(open_), "lastPrice": num(last), "lastQty": num(day["lastQty"]),
         "bidPrice": num(ticker["bid"]), "bidQty": qty, "askPrice": num(ticker["ask"]),
         "askQty": qty, "openPrice": num(open_), "highPrice": num(ticker["high"]),
         "lowPrice": num(ticker["low"]), "volume": num(base_volume),
         "quoteVolume": num(quote_volume), "openTime": now - DAY_MS, "closeTime": now,
-        "firstId": 0, "lastId": 1_439, "count": 1_440,
+        "firstId": day["firstId"], "lastId": day["lastId"], "count": day["count"],
     }
 
 
@@ -194,14 +205,25 @@ def book_ticker(market: Mapping[str, Any], ticker: Mapping[str, Any]) -> dict[st
             "askPrice": num(ticker["ask"]), "askQty": qty}
 
 
-def kline(row: list[float], interval: str) -> list[Any]:
-    """A core OHLCV row as Binance's 12-field kline array (synthetic quote/taker volumes)."""
-    ts, open_, high, low, close, volume = row
-    width = TIMEFRAMES[interval] * MINUTE_MS
-    quote = volume * (open_ + close) / 2.0
-    return [int(ts), num(open_), num(high), num(low), num(close), num(volume),
-            int(ts) + width - 1, num(quote), max(1, round(volume * 10)), num(volume / 2.0),
-            num(quote / 2.0), "0"]
+def kline(k: Kline) -> list[Any]:
+    """A kline as Binance's 12-field array."""
+    return [k.open_time, num(k.open), num(k.high), num(k.low), num(k.close), num(k.volume),
+            k.close_time, num(k.quote_volume), k.trades, num(k.taker_base), num(k.taker_quote),
+            "0"]
+
+
+def public_trade(fill: Fill) -> dict[str, Any]:
+    """One row of GET trades / historicalTrades (`steps` already in base units)."""
+    return {"id": fill.id, "price": num(fill.price), "qty": num(fill.steps),
+            "quoteQty": num(round(fill.price * fill.steps, 8)), "time": fill.time,
+            "isBuyerMaker": fill.buyer_maker, "isBestMatch": True}
+
+
+def agg_trade(agg: Agg) -> dict[str, Any]:
+    """One row of GET aggTrades (`qtys` already in base units)."""
+    return {"a": agg.id, "p": num(agg.price), "q": num(round(sum(agg.qtys), 10)),
+            "f": agg.first_id, "l": agg.first_id + len(agg.qtys) - 1, "T": agg.time,
+            "m": agg.buyer_maker, "M": True}
 
 
 def depth(
@@ -218,91 +240,3 @@ def depth(
             bids.append([num(bid), qty])
         asks.append([num(round(ticker["ask"] + i * gap, 10)), qty])
     return {"lastUpdateId": update_id, "bids": bids, "asks": asks}
-
-
-# -- account and orders -----------------------------------------------------------------------
-
-
-def account(
-    balances: Mapping[str, Mapping[str, float]], now: int, taker: float, maker: float,
-    omit_zero: bool = False,
-) -> dict[str, Any]:
-    rows = [{"asset": c, "free": num(b["free"]), "locked": num(b["used"])}
-            for c, b in balances.items()]
-    if omit_zero:
-        rows = [r for r in rows if float(r["free"]) or float(r["locked"])]
-    return {
-        "makerCommission": round(maker * 10_000), "takerCommission": round(taker * 10_000),
-        "buyerCommission": 0, "sellerCommission": 0,
-        "commissionRates": {"maker": num(maker), "taker": num(taker), "buyer": num(0),
-                            "seller": num(0)},
-        "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
-        "requireSelfTradePrevention": False, "preventSor": False, "updateTime": now,
-        "accountType": "SPOT", "balances": rows, "permissions": ["SPOT"], "uid": 1,
-    }
-
-
-def _order_core(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict[str, Any]:
-    market_type = order["type"] == "market"
-    return {
-        "symbol": wire_symbol(order["symbol"]), "orderId": order_id, "orderListId": -1,
-        "clientOrderId": order["clientOrderId"],
-        "price": num(0.0 if market_type else order["price"]), "origQty": num(order["amount"]),
-        "executedQty": num(order["filled"]), "origQuoteOrderQty": num(0.0),
-        "cummulativeQuoteQty": num(order["cost"]),
-        "status": STATUS_TO_WIRE.get(order["status"], "NEW"),
-        "timeInForce": "GTC", "type": wire_type, "side": order["side"].upper(),
-        "selfTradePreventionMode": "NONE",
-    }
-
-
-def fills(order: Mapping[str, Any], trade_id: int) -> list[dict[str, Any]]:
-    if order["status"] != "closed":
-        return []
-    fee = order.get("fee") or {}
-    return [{"price": num(order["average"]), "qty": num(order["filled"]),
-             "commission": num(fee.get("cost")), "commissionAsset": fee.get("currency"),
-             "tradeId": trade_id}]
-
-
-def new_order(
-    order: Mapping[str, Any], order_id: int, wire_type: str, resp_type: str = "FULL"
-) -> dict[str, Any]:
-    """POST /api/v3/order's answer in ACK, RESULT or FULL shape."""
-    ack = {"symbol": wire_symbol(order["symbol"]), "orderId": order_id, "orderListId": -1,
-           "clientOrderId": order["clientOrderId"], "transactTime": order["timestamp"]}
-    if resp_type == "ACK":
-        return ack
-    body = {**_order_core(order, order_id, wire_type), **ack,
-            "workingTime": order["timestamp"]}
-    if resp_type == "FULL":
-        body["fills"] = fills(order, order_id)
-    return body
-
-
-def query_order(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict[str, Any]:
-    """GET /api/v3/order's answer."""
-    updated = order.get("lastTradeTimestamp") or order["timestamp"]
-    return {**_order_core(order, order_id, wire_type), "stopPrice": num(0.0),
-            "icebergQty": num(0.0), "time": order["timestamp"], "updateTime": updated,
-            "isWorking": True, "workingTime": order["timestamp"]}
-
-
-def cancel_order(
-    order: Mapping[str, Any], order_id: int, wire_type: str, cancel_id: str, now: int
-) -> dict[str, Any]:
-    """DELETE /api/v3/order's answer: clientOrderId is the cancel's own id, as on Binance."""
-    body = _order_core(order, order_id, wire_type)
-    return {**body, "origClientOrderId": order["clientOrderId"], "clientOrderId": cancel_id,
-            "transactTime": now}
-
-
-def trade(order: Mapping[str, Any], order_id: int, maker: bool) -> dict[str, Any]:
-    """A filled order as one myTrades row (the core fills every order in one piece)."""
-    fee = order.get("fee") or {}
-    return {"symbol": wire_symbol(order["symbol"]), "id": order_id, "orderId": order_id,
-            "orderListId": -1, "price": num(order["average"]), "qty": num(order["filled"]),
-            "quoteQty": num(order["cost"]), "commission": num(fee.get("cost")),
-            "commissionAsset": fee.get("currency"),
-            "time": order.get("lastTradeTimestamp") or order["timestamp"],
-            "isBuyer": order["side"] == "buy", "isMaker": maker, "isBestMatch": True}

@@ -2,50 +2,29 @@
 
 Transport-free on purpose: the in-process paper adapter calls it directly, and an HTTP front
 end can serve the same object in an exchange's wire format.  Orders are validated the way
-Binance does (LOT_SIZE, PRICE_FILTER, MIN_NOTIONAL, balance) and raise ccxt's classes.
+Binance does (LOT_SIZE, PRICE_FILTER, MIN_NOTIONAL, balance: filters.py) and raise ccxt's classes.
 
 Fills: market orders fill at once at ask/bid moved by `slippage_bps`, taker fee in quote.  A
 limit order that crosses the book fills at once as taker at its limit price; otherwise it rests
 (funds locked in 'used') and fills whole as maker at its limit price on the first call of any
-kind that sees the book cross it.  No partial fills, no order book depth.
+kind that sees the book cross it.  No partial fills, no order book depth.  Each fill is one trade
+of the account (`my_trades`).  Orders are kept by exchange id; a client order id need only be
+unique among open orders, as on Binance, so a look-up by client id finds the newest order.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from adapters.sim.faults import ccxt_error
-from adapters.sim.market import Market, MarketSpec, build_specs, iso8601
+from adapters.sim.filters import invalid, plan_order
+from adapters.sim.market import Market
+from adapters.sim.specs import MarketSpec, build_specs, iso8601
 
 DEFAULT_BALANCES: dict[str, float] = {"USDT": 10_000.0, "BTC": 0.5, "ETH": 5.0}
-ORDER_SIDES = ("buy", "sell")
-ORDER_TYPES = ("market", "limit")
-
-
-def _on_grid(value: float, step: float) -> bool:
-    """Whether `value` is a whole number of `step`s (1e-9 relative tolerance for float noise)."""
-    q = value / step
-    return abs(q - round(q)) <= 1e-9 * max(1.0, abs(q))
-
-
-def _invalid(message: str) -> Exception:
-    return ccxt_error("InvalidOrder", message)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """A validated order: the price it fills (or rests) at and what it takes from the account."""
-
-    price: float
-    fills_now: bool
-    fee_rate: float
-    lock_currency: str
-    lock_amount: float
 
 
 class Simulator:
@@ -65,8 +44,10 @@ class Simulator:
         self._free = {c: 0.0 for c in sorted(currencies)}
         self._free.update({c: float(v) for c, v in initial.items()})
         self._used = dict.fromkeys(self._free, 0.0)
-        self._orders: dict[tuple[str, str], dict[str, Any]] = {}
-        self._locks: dict[tuple[str, str], tuple[str, float]] = {}
+        self._orders: dict[int, dict[str, Any]] = {}  # exchange order id -> order
+        self._newest: dict[tuple[str, str], int] = {}  # (symbol, client id) -> newest order id
+        self._locks: dict[int, tuple[str, float]] = {}
+        self._trades: list[dict[str, Any]] = []  # the account's fills, oldest first
         self._next_id = 1
         self._lock = threading.RLock()
 
@@ -140,91 +121,76 @@ class Simulator:
         with self._lock:
             self._sweep()
             key = (symbol, client_order_id)
-            if key in self._orders:
-                raise _invalid("Duplicate order sent")
-            plan = self._plan(spec, side, type, float(amount), price)
+            newest = self._orders.get(self._newest.get(key, 0))
+            if newest is not None and newest["status"] == "open":
+                raise invalid("Duplicate order sent")
+            currency = spec.quote if side == "buy" else spec.base
+            plan = plan_order(spec, side, type, float(amount), price,
+                              quote=self.market.quote(symbol), free=self._free.get(currency, 0.0),
+                              slippage_bps=self.slippage_bps)
             order = self._new_order(spec, side, type, float(amount), price, client_order_id)
             if test:
                 order.update(status="test", id=None)
                 return order
-            order["id"] = str(self._next_id)
+            order_id = self._next_id
             self._next_id += 1
-            self._orders[key] = order
+            order["id"] = str(order_id)
+            self._orders[order_id] = order
+            self._newest[key] = order_id
             if plan.fills_now:
                 self._fill(spec, order, plan.price, plan.fee_rate)
             else:
                 self._move(plan.lock_currency, plan.lock_amount, to_used=True)
-                self._locks[key] = (plan.lock_currency, plan.lock_amount)
+                self._locks[order_id] = (plan.lock_currency, plan.lock_amount)
             return dict(order)
 
-    def fetch_order(self, symbol: str, *, client_order_id: str) -> dict[str, Any] | None:
+    def fetch_order(self, symbol: str, *, client_order_id: str | None = None,
+                    order_id: int | str | None = None) -> dict[str, Any] | None:
+        """The order with this exchange id, else the newest with this client id (or None)."""
         self.market.spec(symbol)
         with self._lock:
             self._sweep()
-            order = self._orders.get((symbol, client_order_id))
+            order = self._find(symbol, client_order_id, order_id)
             return dict(order) if order is not None else None
 
-    def cancel_order(self, symbol: str, *, client_order_id: str) -> dict[str, Any]:
+    def cancel_order(self, symbol: str, *, client_order_id: str | None = None,
+                     order_id: int | str | None = None) -> dict[str, Any]:
         """Cancel an open order and release its funds; filled/cancelled/unknown → OrderNotFound."""
         self.market.spec(symbol)
         with self._lock:
             self._sweep()
-            key = (symbol, client_order_id)
-            order = self._orders.get(key)
+            order = self._find(symbol, client_order_id, order_id)
             if order is None or order["status"] != "open":
-                raise ccxt_error("OrderNotFound", f"Unknown order sent: {client_order_id}")
-            currency, locked = self._locks.pop(key)
+                raise ccxt_error("OrderNotFound",
+                                 f"Unknown order sent: {client_order_id or order_id}")
+            currency, locked = self._locks.pop(int(order["id"]))
             self._move(currency, locked, to_used=False)
             order["status"] = "canceled"
+            order["lastUpdateTimestamp"] = self.market.now_ms()
             return dict(order)
 
-    # -- internals (callers hold the lock) ---------------------------------------------------
+    def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """Every order placed (of `symbol`, or all), oldest first; copies."""
+        with self._lock:
+            self._sweep()
+            return [dict(o) for o in self._orders.values()
+                    if symbol is None or o["symbol"] == symbol]
 
-    def _plan(
-        self, spec: MarketSpec, side: str, type_: str, amount: float, price: float | None
-    ) -> _Plan:
-        if side not in ORDER_SIDES:
-            raise _invalid(f"side must be one of {ORDER_SIDES}, got {side!r}")
-        if type_ not in ORDER_TYPES:
-            raise _invalid(f"type must be one of {ORDER_TYPES}, got {type_!r}")
-        if not math.isfinite(amount) or amount <= 0:
-            raise _invalid(f"LOT_SIZE: amount must be positive, got {amount}")
-        if not _on_grid(amount, spec.amount_step):
-            raise _invalid(f"LOT_SIZE: amount {amount} is not a multiple of step "
-                           f"{spec.amount_step}")
-        if not spec.min_qty <= amount <= spec.max_amount:
-            raise _invalid(f"LOT_SIZE: amount {amount} outside [{spec.min_qty}, "
-                           f"{spec.max_amount}]")
-        bid, ask, _ = self.market.quote(spec.symbol)
-        buy = side == "buy"
-        if type_ == "limit":
-            if price is None or not math.isfinite(float(price)) or float(price) <= 0:
-                raise _invalid(f"PRICE_FILTER: a limit order needs a positive price, got {price}")
-            limit = float(price)
-            if not _on_grid(limit, spec.price_tick):
-                raise _invalid(f"PRICE_FILTER: price {limit} is not a multiple of tick "
-                               f"{spec.price_tick}")
-            if limit > spec.max_price:
-                raise _invalid(f"PRICE_FILTER: price {limit} > max {spec.max_price}")
-            reference = limit
-            fills_now = limit >= ask if buy else limit <= bid
-            fill_price = limit
+    def my_trades(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The account's fills (ccxt trade shape, `order` the exchange order id), oldest first."""
+        with self._lock:
+            self._sweep()
+            return [dict(t) for t in self._trades if symbol is None or t["symbol"] == symbol]
+
+    def _find(self, symbol: str, client_order_id: str | None,
+              order_id: int | str | None) -> dict[str, Any] | None:
+        if order_id is not None:
+            order = self._orders.get(int(order_id))
         else:
-            reference = ask if buy else bid
-            fills_now = True
-            slip = self.slippage_bps / 10_000.0
-            fill_price = ask * (1 + slip) if buy else bid * (1 - slip)
-        notional = amount * reference
-        if notional < spec.min_notional:
-            raise _invalid(f"MIN_NOTIONAL: notional {notional:.8g} < {spec.min_notional}")
-        fee_rate = spec.taker_fee if fills_now else spec.maker_fee
-        currency = spec.quote if buy else spec.base
-        need = amount * fill_price * (1 + fee_rate) if buy else amount
-        free = self._free.get(currency, 0.0)
-        if free < need - 1e-12 * max(1.0, need):
-            raise ccxt_error("InsufficientFunds",
-                             f"insufficient balance: need {need:.8g} {currency}, free {free:.8g}")
-        return _Plan(fill_price, fills_now, fee_rate, currency, need)
+            order = self._orders.get(self._newest.get((symbol, str(client_order_id)), 0))
+        return order if order is not None and order["symbol"] == symbol else None
+
+    # -- internals (callers hold the lock) ---------------------------------------------------
 
     def _new_order(self, spec: MarketSpec, side: str, type_: str, amount: float,
                    price: float | None, client_order_id: str) -> dict[str, Any]:
@@ -236,9 +202,11 @@ class Simulator:
             "average": None, "filled": 0.0, "remaining": amount, "cost": 0.0,
             "status": "open", "fee": {"cost": 0.0, "currency": spec.quote},
             "timestamp": now, "datetime": iso8601(now), "lastTradeTimestamp": None,
+            "lastUpdateTimestamp": now,
         }
 
-    def _fill(self, spec: MarketSpec, order: dict[str, Any], price: float, fee_rate: float) -> None:
+    def _fill(self, spec: MarketSpec, order: dict[str, Any], price: float, fee_rate: float,
+              maker: bool = False) -> None:
         amount = order["amount"]
         notional = amount * price
         fee = notional * fee_rate
@@ -252,9 +220,17 @@ class Simulator:
         order.update(
             status="closed", filled=amount, remaining=0.0, cost=notional, average=price,
             fee={"cost": fee, "currency": spec.quote}, lastTradeTimestamp=now,
+            lastUpdateTimestamp=now,
         )
         if order["price"] is None:
             order["price"] = price
+        self._trades.append({
+            "id": str(len(self._trades) + 1), "order": order["id"], "symbol": spec.symbol,
+            "side": order["side"], "type": order["type"], "price": price, "amount": amount,
+            "cost": notional, "fee": {"cost": fee, "currency": spec.quote},
+            "takerOrMaker": "maker" if maker else "taker",
+            "timestamp": now, "datetime": iso8601(now),
+        })
 
     def _move(self, currency: str, amount: float, *, to_used: bool) -> None:
         """Shift funds between free and used (lock on rest, release on cancel or fill)."""
@@ -266,7 +242,7 @@ class Simulator:
 
     def _sweep(self) -> None:
         """Fill every resting order the current book crosses (as maker, at its limit price)."""
-        for key in [k for k, o in self._orders.items() if o["status"] == "open"]:
+        for key in list(self._locks):
             order = self._orders[key]
             spec = self.market.specs[order["symbol"]]
             bid, ask, _ = self.market.quote(spec.symbol)
@@ -274,4 +250,4 @@ class Simulator:
             if crossed:
                 currency, locked = self._locks.pop(key)
                 self._move(currency, locked, to_used=False)
-                self._fill(spec, order, order["price"], spec.maker_fee)
+                self._fill(spec, order, order["price"], spec.maker_fee, maker=True)

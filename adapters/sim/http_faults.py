@@ -9,6 +9,13 @@ tested without sockets.  Config (`faults=`): endpoint -> list of rules, most spe
 
 A key is "[METHOD ]path" (path with or without "/api/v3/", or "*"). A rule fires for the first
 `first` requests it matches and/or with probability `rate` (seeded RNG, one draw per match).
+
+The `accepted_*` kinds leave the outcome unknown: the request changes state (POST order, DELETE
+order, DELETE openOrders only), then its answer is lost (`accepted_but_response_lost`: dropped),
+replaced by a 503 (`accepted_then_503`), or by Binance's -1007 timeout
+(`accepted_then_timeout_1007`: HTTP 408, or 503 with `answer: "503"`).  `accepted_after_delay`
+answers at once with a 503 (or `answer: "drop"`) and carries the request out `delay_ms` later,
+unless by then it is older than its recvWindow, as Binance's engine refuses stale requests.
 """
 
 from __future__ import annotations
@@ -26,9 +33,18 @@ from adapters.sim.faults import FaultInjector
 FAULT_ALIASES = {"429": "rate_limit", "418": "ip_ban", "503": "unavailable",
                  "500": "server_error", "timeout": "delay", "malformed": "malformed_json",
                  "disconnect": "drop"}
+ACCEPTED_KINDS = ("accepted_but_response_lost", "accepted_then_503",
+                  "accepted_then_timeout_1007", "accepted_after_delay")
 FAULT_KINDS = ("rate_limit", "ip_ban", "unavailable", "server_error", "delay",
-               "malformed_json", "drop", "accepted_but_response_lost")
-_RULE_KEYS = {"fault", "first", "rate", "retry_after_s", "delay_ms", "body"}
+               "malformed_json", "drop", *ACCEPTED_KINDS)
+# Requests that change state: only these can be "accepted" and then lose their answer.
+STATE_CHANGING = frozenset({("POST", "order"), ("DELETE", "order"), ("DELETE", "openOrders")})
+# The `answer` an unknown-outcome kind may give instead of its default (the first).
+ANSWERS = {"accepted_then_timeout_1007": ("408", "503"), "accepted_after_delay": ("503", "drop")}
+UNKNOWN_503 = "Unknown error, please check your request or try again later."
+TIMEOUT_1007 = {"code": -1007, "msg": "Timeout waiting for response from backend server. Send "
+                                      "status unknown; execution status unknown."}
+_RULE_KEYS = {"fault", "first", "rate", "retry_after_s", "delay_ms", "body", "answer"}
 _CORE_FAULTS = {"ExchangeNotAvailable": "unavailable", "RateLimitExceeded": "rate_limit",
                 "RequestTimeout": "delay"}
 
@@ -60,6 +76,7 @@ class HttpFault:
     retry_after_s: float | None = None
     delay_ms: float = 1_000.0
     body: Any = None
+    answer: str = ""  # for the unknown-outcome kinds of ANSWERS
     then_drop: bool = False  # a core timeout: after the delay the client is gone
     seen: int = 0
     fired: int = 0
@@ -74,11 +91,20 @@ class HttpFault:
         if kind not in FAULT_KINDS:
             raise ValueError(f"{where}: fault must be one of {FAULT_KINDS}, "
                              f"got {raw.get('fault')!r}")
-        if kind == "accepted_but_response_lost" and key not in (("POST", "order"), ("*", "order")):
-            raise ValueError(f"{where}: accepted_but_response_lost applies to POST order only")
+        method, path = key
+        if kind in ACCEPTED_KINDS and not any(path == p and method in ("*", m)
+                                              for m, p in STATE_CHANGING):
+            raise ValueError(f"{where}: {kind} applies to requests that change state only "
+                             "(POST order, DELETE order, DELETE openOrders)")
+        allowed = ANSWERS.get(kind, ())
+        answer = str(raw.get("answer", allowed[0] if allowed else ""))
+        if "answer" in raw and answer not in allowed:
+            raise ValueError(f"{where}: answer {raw['answer']!r} is not one of {allowed} "
+                             f"for {kind}")
         rule = cls(kind, first=int(raw.get("first", 0)), rate=float(raw.get("rate", 0.0)),
                    retry_after_s=raw.get("retry_after_s"),
-                   delay_ms=float(raw.get("delay_ms", 1_000.0)), body=raw.get("body"))
+                   delay_ms=float(raw.get("delay_ms", 1_000.0)), body=raw.get("body"),
+                   answer=answer)
         if rule.first < 0 or not 0.0 <= rule.rate <= 1.0 or rule.delay_ms < 0:
             raise ValueError(f"{where}: need first >= 0, 0 <= rate <= 1, delay_ms >= 0")
         if not rule.first and not rule.rate:
@@ -128,6 +154,20 @@ class HttpFault:
             if self.then_drop or stopping.is_set():
                 raise Dropped
 
+    @property
+    def accepted(self) -> bool:
+        """Whether the request takes effect before this fault strikes."""
+        return self.kind in ACCEPTED_KINDS
+
+    def lost_answer(self) -> Exception:
+        """What the client gets instead of an accepted request's answer (to raise)."""
+        if self.kind == "accepted_but_response_lost" or self.answer == "drop":
+            return Dropped()
+        if self.kind == "accepted_then_timeout_1007":
+            return FaultAnswer(int(self.answer), self.body if self.body is not None
+                               else dict(TIMEOUT_1007))
+        return FaultAnswer(503, self.body if self.body is not None else UNKNOWN_503)
+
 
 def fault_key(key: str) -> tuple[str, str]:
     """A config key as (METHOD or '*', path below /api/v3/ or '*')."""
@@ -156,8 +196,7 @@ class FaultPlan:
         with self._lock:
             for key in ((method, path), ("*", path), (method, "*"), ("*", "*")):
                 for rule in self.rules.get(key, ()):
-                    if rule.kind == "accepted_but_response_lost" and (method, path) != (
-                            "POST", "order"):
+                    if rule.accepted and (method, path) not in STATE_CHANGING:
                         continue
                     rule.seen += 1
                     hit = rule.seen <= rule.first

@@ -1,190 +1,66 @@
-"""Seeded price paths and the market data derived from them: markets, candles, tickers.
+"""Market data from seeded price histories: markets, klines of every Binance interval, tickers
+and public trades.
 
-Prices are a geometric Brownian motion on 1-minute steps (drift and volatility annualised),
-drawn with the stdlib RNG (no numpy: the runner must start fast).  The seed of a symbol's path is
-`seed ^ crc32(symbol)`, never `hash()`, so it is the same in every process.  Candle 0 is the one
-containing t0 (the simulator's creation time) and opens at the configured start price; the
-"current" candle advances one per minute elapsed since t0, so a run shorter than a minute sees a
-fully deterministic market.  Candle timestamps are aligned to the minute containing t0, so the
-current candle may lag the wall clock by under a minute: determinism wins over exactness.
+Each symbol's history (adapters.sim.history) is generated top-down on demand from
+`seed ^ crc32(symbol)` (never `hash()`, so it is the same in every process): any startTime back
+to HISTORY_START_MS costs only what is read, and every interval aggregates exactly from the ones
+below it.  The minute containing t0 (the simulator's creation time) opens at the configured
+start price; the "current" minute advances one per minute elapsed since t0, so a run shorter than
+a minute sees a fully deterministic market.  Data runs to the end of the current minute (its
+trades too), so the newest candle may lag, and its last trades lead, the wall clock by under a
+minute: determinism wins over exactness.  No numpy: the runner must start fast.
 """
 
 from __future__ import annotations
 
-import math
-import random
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from adapters.sim.faults import ccxt_error
+from adapters.sim.history import Bar, PricePath
+from adapters.sim.intervals import DAY_MS, FIXED_MS, INTERVALS, MINUTE_MS, next_open, select
+from adapters.sim.specs import (
+    DEFAULT_MARKETS,
+    MarketSpec,
+    build_specs,
+    iso8601,
+    to_tick,
+)
+from adapters.sim.trades import TRADES_PER_MINUTE, Agg, Fill, aggs_page, trades_page
 
-MINUTE_MS = 60_000
-MINUTES_PER_YEAR = 525_600
-SUB_STEPS = 4  # path points per 1m candle: the candle's high/low come from these
+__all__ = ["DAY_MINUTES", "DEFAULT_MARKETS", "HISTORY_START_MS", "INTERVALS", "MINUTE_MS",
+           "TIMEFRAMES", "Kline", "Market", "MarketSpec", "PricePath", "build_specs", "iso8601",
+           "to_tick"]
+
 DAY_MINUTES = 1_440
-TIMEFRAMES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
-
-Candle = tuple[float, float, float, float, float]  # open, high, low, close, volume (unrounded)
-
-# Binance-like filters for the default symbols; anything else needs at least a start price.
-DEFAULT_MARKETS: dict[str, dict[str, float]] = {
-    "BTC/USDT": {"start_price": 60_000.0, "amount_step": 1e-5, "max_amount": 9_000.0,
-                 "quote_volume_per_min": 2_000_000.0},
-    "ETH/USDT": {"start_price": 3_000.0, "amount_step": 1e-4, "max_amount": 9_000.0,
-                 "quote_volume_per_min": 1_000_000.0},
-    "SOL/USDT": {"start_price": 150.0, "amount_step": 1e-3, "max_amount": 90_000.0,
-                 "quote_volume_per_min": 300_000.0},
-}
+HISTORY_START_MS = 1_499_990_400_000  # 2017-07-14 UTC, Binance's opening: no data before
+# The fixed-width, epoch-aligned intervals in whole minutes (1m .. 3d); INTERVALS has all of
+# Binance's (1s, 1w and 1M too).
+TIMEFRAMES: dict[str, int] = {name: ms // MINUTE_MS for name, ms in FIXED_MS.items()
+                              if ms % MINUTE_MS == 0 and name != "1w"}
 
 
-def iso8601(ms: int) -> str:
-    """ccxt's datetime format: '2024-01-01T00:00:00.000Z'."""
-    stamp = datetime.fromtimestamp(ms // 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{ms % 1000:03d}Z"
+class Kline(NamedTuple):
+    """One kline with Binance's fields; quote and taker-buy volumes are estimates from the
+    kline's own prices (so only prices, volume and trade count add up across intervals)."""
 
-
-def to_tick(value: float, tick: float, mode: str = "round") -> float:
-    """`value` on the `tick` grid (never below one tick, so prices stay positive)."""
-    steps = value / tick
-    n = {"round": round(steps), "floor": math.floor(steps + 1e-9),
-         "ceil": math.ceil(steps - 1e-9)}[mode]
-    return round(max(1, n) * tick, 10)
-
-
-@dataclass(frozen=True)
-class MarketSpec:
-    """One symbol's path parameters and exchange filters (steps and ticks are sizes, not digits)."""
-
-    symbol: str
-    start_price: float
-    drift: float = 0.0
-    volatility: float = 0.6
-    amount_step: float = 1e-5
-    price_tick: float = 0.01
-    min_amount: float = 0.0  # 0 means one step
-    max_amount: float = 9_000.0
-    max_price: float = 1_000_000.0
-    min_notional: float = 10.0
-    taker_fee: float = 0.001
-    maker_fee: float = 0.001
-    quote_volume_per_min: float = 1_000_000.0
-
-    def __post_init__(self) -> None:
-        base, _, quote = self.symbol.partition("/")
-        if not base or not quote:
-            raise ValueError(f"symbol must look like BASE/QUOTE, got {self.symbol!r}")
-        positive = ("start_price", "amount_step", "price_tick", "max_amount", "max_price")
-        bad = [name for name in positive if not getattr(self, name) > 0]
-        if bad or self.volatility < 0 or self.quote_volume_per_min <= 0:
-            raise ValueError(f"{self.symbol}: invalid market parameters {bad or asdict(self)}")
-
-    @property
-    def base(self) -> str:
-        return self.symbol.partition("/")[0]
-
-    @property
-    def quote(self) -> str:
-        return self.symbol.partition("/")[2]
-
-    @property
-    def min_qty(self) -> float:
-        return self.min_amount or self.amount_step
-
-    def to_ccxt(self) -> dict[str, Any]:
-        """A ccxt-shaped market (precision in TICK_SIZE mode: step sizes)."""
-        return {
-            "id": self.base + self.quote, "symbol": self.symbol,
-            "base": self.base, "quote": self.quote, "baseId": self.base, "quoteId": self.quote,
-            "type": "spot", "spot": True, "margin": False, "swap": False, "future": False,
-            "option": False, "contract": False, "active": True,
-            "taker": self.taker_fee, "maker": self.maker_fee,
-            "precision": {"amount": self.amount_step, "price": self.price_tick},
-            "limits": {
-                "amount": {"min": self.min_qty, "max": self.max_amount},
-                "price": {"min": self.price_tick, "max": self.max_price},
-                "cost": {"min": self.min_notional, "max": None},
-            },
-            "info": {},
-        }
-
-
-def build_specs(
-    symbols: Iterable[str] | None = None,
-    markets: Mapping[str, Mapping[str, Any]] | None = None,
-    start_prices: Mapping[str, float] | None = None,
-    **defaults: Any,
-) -> dict[str, MarketSpec]:
-    """Specs for the selected symbols (`symbols`, else the keys of `markets`, else the defaults).
-
-    Precedence per field: markets[symbol] > start_prices[symbol] > DEFAULT_MARKETS > defaults.
-    Entries for symbols that are not selected are ignored, so one config can serve many runs.
-    """
-    overrides = {s: dict(v or {}) for s, v in (markets or {}).items()}
-    names = list(symbols) if symbols else (list(overrides) or list(DEFAULT_MARKETS))
-    if len(set(names)) != len(names):
-        raise ValueError(f"duplicate symbols in {names}")
-    known = {f.name for f in fields(MarketSpec)} - {"symbol"}
-    specs: dict[str, MarketSpec] = {}
-    for symbol in names:
-        params = {**defaults, **DEFAULT_MARKETS.get(symbol, {})}
-        if start_prices and symbol in start_prices:
-            params["start_price"] = start_prices[symbol]
-        params.update(overrides.get(symbol, {}))
-        if unknown := set(params) - known:
-            raise ValueError(f"{symbol}: unknown market settings {sorted(unknown)}")
-        if "start_price" not in params:
-            raise ValueError(f"no start price for {symbol}: set start_prices[{symbol!r}]")
-        specs[symbol] = MarketSpec(symbol=symbol, **params)
-    return specs
-
-
-class PricePath:
-    """One symbol's path, generated lazily in both directions from candle 0 and cached.
-
-    Candles i >= 0 are drawn forward from `Random(seed ^ crc32(symbol))`; candles i < 0 are drawn
-    backward (time-reversed GBM) from a second stream.  So each index has exactly one value
-    whatever order indices are asked for in, and history of any depth costs only what is read.
-    """
-
-    def __init__(self, spec: MarketSpec, seed: int) -> None:
-        key = seed ^ zlib.crc32(spec.symbol.encode())
-        self._fwd_rng = random.Random(key)
-        self._bwd_rng = random.Random(f"{key}:backward")
-        dt = 1.0 / (MINUTES_PER_YEAR * SUB_STEPS)
-        self._mu = (spec.drift - spec.volatility**2 / 2.0) * dt
-        self._sigma = spec.volatility * math.sqrt(dt)
-        self._start = float(spec.start_price)
-        self._quote_volume = float(spec.quote_volume_per_min)
-        self._fwd: list[Candle] = []
-        self._bwd: list[Candle] = []
-
-    def candle(self, i: int) -> Candle:
-        if i >= 0:
-            while len(self._fwd) <= i:
-                self._fwd.append(self._walk(self._fwd[-1][3] if self._fwd else self._start, 1))
-            return self._fwd[i]
-        while len(self._bwd) < -i:
-            self._bwd.append(self._walk(self._bwd[-1][0] if self._bwd else self._start, -1))
-        return self._bwd[-i - 1]
-
-    def _walk(self, anchor: float, direction: int) -> Candle:
-        """A candle from its open (direction 1) or from its close (direction -1)."""
-        rng = self._fwd_rng if direction > 0 else self._bwd_rng
-        x = high = low = anchor
-        for _ in range(SUB_STEPS):
-            x *= math.exp(direction * (self._mu + self._sigma * rng.gauss(0.0, 1.0)))
-            high, low = max(high, x), min(low, x)
-        volume = self._quote_volume / anchor * rng.lognormvariate(0.0, 0.5)
-        return (anchor, high, low, x, volume) if direction > 0 else (x, high, low, anchor, volume)
+    open_time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    close_time: int
+    quote_volume: float
+    trades: int
+    taker_base: float
+    taker_quote: float
 
 
 class Market:
-    """Market data for a set of symbols: ccxt-shaped markets, tickers and OHLCV rows."""
+    """Market data for a set of symbols: ccxt-shaped markets and tickers, klines, trades."""
 
     def __init__(
         self,
@@ -201,13 +77,19 @@ class Market:
         self.specs = dict(specs)
         self.seed = seed
         self.spread_bps = float(spread_bps)
-        self.history = int(history)
+        self.history = int(history)  # how many candles ohlcv() (the in-process call) serves
         self.clock_offset_ms = float(clock_offset_ms)
         self._clock = clock
         self.t0 = clock()
         self._minute0 = int(self.t0 // 60)
-        self._paths = {s: PricePath(spec, seed) for s, spec in self.specs.items()}
-        self._day: dict[str, tuple[int, dict[str, float]]] = {}
+        anchor = self._minute0 * MINUTE_MS
+        self.first_ms = min(HISTORY_START_MS, anchor - anchor % DAY_MS - 365 * DAY_MS)
+        self._paths = {s: PricePath(s, seed, start_price=spec.start_price, drift=spec.drift,
+                                    volatility=spec.volatility, amount_step=spec.amount_step,
+                                    quote_volume_per_min=spec.quote_volume_per_min,
+                                    anchor_ms=anchor, first_ms=self.first_ms)
+                       for s, spec in self.specs.items()}
+        self._day: dict[str, tuple[int, dict[str, Any]]] = {}
         self._lock = threading.RLock()
 
     def spec(self, symbol: str) -> MarketSpec:
@@ -226,69 +108,113 @@ class Market:
         """The current candle: one step per full minute elapsed since t0."""
         return max(0, int((self._clock() - self.t0) // 60))
 
+    def last_minute(self) -> int:
+        """The current minute (minutes since the epoch): data exists up to its end."""
+        return self._minute0 + self.index()
+
     def markets(self) -> dict[str, dict[str, Any]]:
         return {symbol: spec.to_ccxt() for symbol, spec in self.specs.items()}
+
+    def _price(self, symbol: str, y: float) -> float:
+        return to_tick(self._paths[symbol].price(y), self.specs[symbol].price_tick)
 
     def quote(self, symbol: str) -> tuple[float, float, float]:
         """(bid, ask, last) now: last is the current close, the spread straddles it on the tick."""
         spec = self.spec(symbol)
         with self._lock:
-            last = to_tick(self._paths[symbol].candle(self.index())[3], spec.price_tick)
+            last = self._price(symbol, self._paths[symbol].minute_prices(self.last_minute())[3])
         half = last * self.spread_bps / 20_000.0
         bid = to_tick(last - half, spec.price_tick, "floor")
         ask = to_tick(last + half, spec.price_tick, "ceil")
         return bid, max(ask, bid), last
 
-    def ohlcv(self, symbol: str, timeframe: str = "1m", limit: int = 100) -> list[list[float]]:
-        """The newest `limit` (at most `history`) candles, oldest first; the last may be partial."""
+    # -- klines --------------------------------------------------------------------------------
+
+    def klines(self, symbol: str, interval: str, *, start: int | None = None,
+               end: int | None = None, limit: int = 500, offset: int = 0) -> list[Kline]:
+        """Binance's klines: open times in [start, end], the first `limit` from `start`, else
+        the last `limit`; the newest kline is partial (it ends with the current minute)."""
         spec = self.spec(symbol)
-        if timeframe not in TIMEFRAMES:
-            raise ccxt_error("BadRequest", f"unsupported timeframe {timeframe!r}; "
-                                           f"sim supports {', '.join(TIMEFRAMES)}")
+        if interval not in INTERVALS:
+            raise ccxt_error("BadRequest", f"unsupported timeframe {interval!r}; "
+                                           f"sim supports {', '.join(INTERVALS)}")
         if int(limit) < 1:
             raise ccxt_error("BadRequest", f"limit must be >= 1, got {limit}")
-        width = TIMEFRAMES[timeframe]
-        path, tick = self._paths[symbol], spec.price_tick
         with self._lock:
-            current = self.index()
-            newest = (self._minute0 + current) // width
-            rows: list[list[float]] = []
-            for group in range(newest - min(int(limit), self.history) + 1, newest + 1):
-                first = group * width - self._minute0
-                last = min(first + width - 1, current)
-                candles = [path.candle(i) for i in range(first, last + 1)]
-                rows.append([
-                    group * width * MINUTE_MS,
-                    to_tick(candles[0][0], tick),
-                    to_tick(max(c[1] for c in candles), tick),
-                    to_tick(min(c[2] for c in candles), tick),
-                    to_tick(candles[-1][3], tick),
-                    round(max(sum(c[4] for c in candles), 1e-8), 8),
-                ])
+            data_end = (self.last_minute() + 1) * MINUTE_MS
+            opens = select(interval, self.first_ms, data_end - 1, start=start, end=end,
+                           limit=int(limit), offset=offset)
+            rows = []
+            for opened in opens:
+                closes = next_open(interval, opened, offset)
+                bar = self._paths[symbol].span(max(opened, self.first_ms), min(closes, data_end))
+                rows.append(self._kline(spec, bar, opened, closes - 1))
         return rows
+
+    def _kline(self, spec: MarketSpec, bar: Bar, opened: int, close_time: int) -> Kline:
+        o, h, low, c = (self._price(spec.symbol, y) for y in bar[:4])
+        volume = round(bar.steps * spec.amount_step, 8)
+        typical = (h + low + c) / 3.0
+        taker = round(bar.steps // 2 * spec.amount_step, 8)
+        return Kline(opened, o, h, low, c, volume, close_time, round(volume * typical, 8),
+                     bar.trades, taker, round(taker * typical, 8))
+
+    def ohlcv(self, symbol: str, timeframe: str = "1m", limit: int = 100) -> list[list[float]]:
+        """The newest `limit` (at most `history`) candles, oldest first; the last may be partial."""
+        rows = self.klines(symbol, timeframe, limit=min(int(limit), self.history))
+        return [[k.open_time, k.open, k.high, k.low, k.close, k.volume] for k in rows]
+
+    # -- trades --------------------------------------------------------------------------------
+
+    def trades(self, symbol: str, limit: int, from_id: int | None = None) -> list[Fill]:
+        """Public trades (prices in ticks, quantities in base units), oldest first."""
+        self.spec(symbol)
+        with self._lock:
+            page = trades_page(self._paths[symbol], self.last_minute(), limit, from_id)
+            return [self._fill(symbol, f) for f in page]
+
+    def agg_trades(self, symbol: str, limit: int, *, from_id: int | None = None,
+                   start: int | None = None, end: int | None = None) -> list[Agg]:
+        """Aggregate trades (price in ticks; `qtys` in base units), oldest first."""
+        self.spec(symbol)
+        step = self.specs[symbol].amount_step
+        with self._lock:
+            page = aggs_page(self._paths[symbol], self.last_minute(), limit, from_id=from_id,
+                             start=start, end=end)
+            return [a._replace(price=self._price(symbol, a.price),
+                               qtys=tuple(round(q * step, 10) for q in a.qtys)) for a in page]
+
+    def _fill(self, symbol: str, fill: Fill) -> Fill:
+        return fill._replace(price=self._price(symbol, fill.price),
+                             steps=round(fill.steps * self.specs[symbol].amount_step, 10))
+
+    # -- tickers -------------------------------------------------------------------------------
 
     def ticker(self, symbol: str) -> dict[str, Any]:
         """A ccxt-shaped ticker; high/low/volumes cover the rolling 24 h of 1m candles."""
         bid, ask, last = self.quote(symbol)
-        day = self._rolling_day(symbol)
+        day = self.rolling_day(symbol)
         now = self.now_ms()
+        stats = {k: day[k] for k in ("open", "high", "low", "baseVolume", "quoteVolume")}
         return {"symbol": symbol, "timestamp": now, "datetime": iso8601(now),
-                "bid": bid, "ask": ask, "last": last, "close": last, **day}
+                "bid": bid, "ask": ask, "last": last, "close": last, **stats}
 
-    def _rolling_day(self, symbol: str) -> dict[str, float]:
-        tick = self.specs[symbol].price_tick
+    def rolling_day(self, symbol: str) -> dict[str, Any]:
+        """The last 1440 minutes' open/high/low/volumes, and the ids of their first and last
+        trades (Binance's ticker/24hr firstId/lastId/count)."""
+        spec = self.spec(symbol)
         with self._lock:
-            current = self.index()
+            current = self.last_minute()
             cached = self._day.get(symbol)
             if cached is None or cached[0] != current:
                 path = self._paths[symbol]
-                candles = [path.candle(i) for i in range(current - DAY_MINUTES + 1, current + 1)]
-                stats = {
-                    "open": to_tick(candles[0][0], tick),
-                    "high": to_tick(max(c[1] for c in candles), tick),
-                    "low": to_tick(min(c[2] for c in candles), tick),
-                    "baseVolume": round(sum(c[4] for c in candles), 8),
-                    "quoteVolume": round(sum(c[4] * c[3] for c in candles), 2),
-                }
+                start = max((current + 1 - DAY_MINUTES) * MINUTE_MS, self.first_ms)
+                k = self._kline(spec, path.span(start, (current + 1) * MINUTE_MS), start, 0)
+                first = (start // MINUTE_MS - path.first_minute) * TRADES_PER_MINUTE
+                last_trade = trades_page(path, current, 1)[0]
+                stats = {"open": k.open, "high": k.high, "low": k.low, "baseVolume": k.volume,
+                         "quoteVolume": round(k.quote_volume, 2), "firstId": first,
+                         "lastId": last_trade.id, "count": k.trades,
+                         "lastQty": round(last_trade.steps * spec.amount_step, 10)}
                 cached = self._day[symbol] = (current, stats)
         return dict(cached[1])

@@ -1,4 +1,4 @@
-"""Public market-data endpoints (ping, time, exchangeInfo, tickers, klines, depth).
+"""Public market-data endpoints (ping, time, exchangeInfo, tickers, klines, trades, depth).
 
 Each handler takes the merged request parameters and returns the JSON-ready answer, raising
 `binance_wire.ApiError` for Binance's parameter errors; the route table (adapters.sim.routes)
@@ -12,8 +12,8 @@ from typing import Any
 
 from adapters.sim import binance_wire as wire
 from adapters.sim.engine import Simulator
-from adapters.sim.market import TIMEFRAMES
-from adapters.sim.params import int_param
+from adapters.sim.intervals import INTERVALS, parse_time_zone
+from adapters.sim.params import int_param, limit_param, opt_int
 
 
 class Symbols:
@@ -71,7 +71,9 @@ class MarketData:
         return wire.exchange_info([self._markets[s] for s in chosen], self.sim.server_time())
 
     def ticker_24hr(self, params: dict[str, str]) -> Any:
-        return self._each_ticker(params, wire.ticker_24hr)
+        rolling_day = self.sim.market.rolling_day
+        return self._each_ticker(params, lambda m, t: wire.ticker_24hr(
+            m, t, rolling_day(t["symbol"])))
 
     def ticker_price(self, params: dict[str, str]) -> Any:
         return self._each_ticker(params, wire.price_ticker)
@@ -86,24 +88,48 @@ class MarketData:
                 "closeTime": self.sim.server_time()}
 
     def klines(self, params: dict[str, str]) -> Any:
+        """klines and uiKlines: any interval, startTime/endTime/limit/timeZone as Binance reads
+        them (the market selects the rows)."""
         symbol = self.symbols.one(params)
         interval = params.get("interval") or ""
         if not interval:
             raise wire.missing("interval")
-        if interval not in TIMEFRAMES:
+        if interval not in INTERVALS:
             raise wire.ApiError(400, -1120, "Invalid interval.")
-        limit = min(int_param(params, "limit", 500), 1_000)
-        if limit < 1:
-            raise wire.illegal("limit")
-        start, end = params.get("startTime"), params.get("endTime")
-        if start is None and end is None:
-            rows = self.sim.fetch_ohlcv(symbol, interval, limit)  # type: ignore[arg-type]
-        else:
-            rows = self.sim.fetch_ohlcv(symbol, interval, self.sim.market.history)  # type: ignore[arg-type]
-            lo, hi = int_param(params, "startTime", 0), int_param(params, "endTime", 2**62)
-            rows = [r for r in rows if lo <= r[0] <= hi]
-            rows = rows[:limit] if start is not None else rows[-limit:]
-        return [wire.kline(r, interval) for r in rows]
+        try:
+            offset = parse_time_zone(params.get("timeZone"))
+        except ValueError:
+            raise wire.ApiError(400, -1100, "Illegal characters found in parameter 'timeZone'; "
+                                            "legal range is '[-12:00, +14:00]'.") from None
+        rows = self.sim.market.klines(symbol, interval, start=opt_int(params, "startTime"),  # type: ignore[arg-type]
+                                      end=opt_int(params, "endTime"), limit=limit_param(params),
+                                      offset=offset)
+        return [wire.kline(k) for k in rows]
+
+    def trades(self, params: dict[str, str]) -> Any:
+        """The most recent trades."""
+        symbol = self.symbols.one(params)
+        rows = self.sim.market.trades(symbol, limit_param(params))  # type: ignore[arg-type]
+        return [wire.public_trade(f) for f in rows]
+
+    def historical_trades(self, params: dict[str, str]) -> Any:
+        """Older trades: from trade id `fromId`, else the most recent."""
+        symbol = self.symbols.one(params)
+        rows = self.sim.market.trades(symbol, limit_param(params),  # type: ignore[arg-type]
+                                      opt_int(params, "fromId", 0))
+        return [wire.public_trade(f) for f in rows]
+
+    def agg_trades(self, params: dict[str, str]) -> Any:
+        """Aggregate trades from `fromId`, or within startTime/endTime (not both ways: -1128),
+        or the most recent."""
+        symbol = self.symbols.one(params)
+        from_id = opt_int(params, "fromId", 0)
+        start, end = opt_int(params, "startTime"), opt_int(params, "endTime")
+        if from_id is not None and (start is not None or end is not None):
+            raise wire.bad_combination()
+        rows = self.sim.market.agg_trades(symbol, limit_param(params), from_id=from_id,  # type: ignore[arg-type]
+                                          start=start, end=end)
+        return [wire.agg_trade(a) for a in rows]
 
     def depth(self, params: dict[str, str]) -> Any:
         symbol = self.symbols.one(params)

@@ -42,3 +42,21 @@ def float_param(params: Mapping[str, str], name: str) -> float:
     if not math.isfinite(value):
         raise wire.illegal(name)
     return value
+
+
+def opt_int(params: Mapping[str, str], name: str, minimum: int | None = None) -> int | None:
+    """An optional integer parameter (None when absent); below `minimum` is -1100."""
+    if name not in params:
+        return None
+    value = int_param(params, name)
+    if minimum is not None and value < minimum:
+        raise wire.illegal(name)
+    return value
+
+
+def limit_param(params: Mapping[str, str], default: int = 500, maximum: int = 1_000) -> int:
+    """`limit`: Binance's default when absent, served as `maximum` when above it, -1100 below 1."""
+    limit = int_param(params, "limit", default)
+    if limit < 1:
+        raise wire.illegal("limit")
+    return min(limit, maximum)

@@ -1,7 +1,9 @@
 """The route table: which handler serves each Binance path, its weight, and whether it is SIGNED.
 
-One table drives dispatch, request weight, the latency model and the core fault injector (both
-keyed by the core's endpoint name), so a new endpoint is one row plus one handler.
+One table drives dispatch, request weight (per rate-limit pool: spot /api, /sapi, /fapi, /dapi),
+the latency model and the core fault injector (both keyed by the core's endpoint name), so a new
+endpoint is one row plus one handler.  Spot paths are keyed below /api/v3/ ("order"), the
+discovery stubs by their whole path ("sapi/v1/system/status").
 """
 
 from __future__ import annotations
@@ -14,19 +16,24 @@ from typing import Any
 from adapters.sim import binance_wire as wire
 from adapters.sim.account_routes import Account
 from adapters.sim.auth import Weight, by_symbol, depth_weight, ticker_weight
+from adapters.sim.discovery_routes import Discovery
 from adapters.sim.engine import Simulator
 from adapters.sim.market_routes import MarketData, Symbols
 
 log = logging.getLogger(__name__)
 
 
+OTHER_PREFIXES = ("sapi/", "fapi/", "dapi/")  # served by stubs, each its own weight pool
+
+
 @dataclass(frozen=True)
 class Route:
-    group: str  # "market" (MarketData) or "account" (Account)
+    group: str  # "market" (MarketData), "account" (Account) or "discovery" (Discovery)
     handler: str  # a method of that group
     name: str  # the core's endpoint name (latency model, core fault injector)
     signed: bool
     weight: int | Weight
+    pool: str = "api"  # which per-minute weight it counts against
 
     def weight_of(self, params: dict[str, str]) -> int:
         return int(self.weight(params) if callable(self.weight) else self.weight)
@@ -40,6 +47,19 @@ def _account(handler: str, name: str, weight: int | Weight) -> Route:
     return Route("account", handler, name, True, weight)
 
 
+def _stub(handler: str, name: str, signed: bool, weight: int, pool: str) -> Route:
+    return Route("discovery", handler, name, signed, weight, pool)
+
+
+def route_path(path: str) -> str:
+    """A request path as its table key: below /api/v3/, or whole for the other prefixes; ''
+    (no route) for anything else."""
+    if path.startswith(wire.API_PREFIX):
+        return path[len(wire.API_PREFIX):]
+    bare = path.lstrip("/")
+    return bare if bare.startswith(OTHER_PREFIXES) else ""
+
+
 # (method, path below /api/v3/) -> route
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "ping"): _market("ping", "ping", 1),
@@ -51,6 +71,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "avgPrice"): _market("avg_price", "fetch_ticker", 2),
     ("GET", "klines"): _market("klines", "fetch_ohlcv", 2),
     ("GET", "uiKlines"): _market("klines", "fetch_ohlcv", 2),
+    ("GET", "trades"): _market("trades", "fetch_trades", 25),
+    ("GET", "historicalTrades"): _market("historical_trades", "fetch_trades", 25),
+    ("GET", "aggTrades"): _market("agg_trades", "fetch_trades", 4),
     ("GET", "depth"): _market("depth", "fetch_order_book", depth_weight),
     ("GET", "account"): _account("account", "fetch_balance", 20),
     ("POST", "order"): _account("new_order", "create_order", 1),
@@ -60,7 +83,20 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "openOrders"): _account("open_orders", "fetch_open_orders", by_symbol(6, 80)),
     ("DELETE", "openOrders"): _account("cancel_all", "cancel_order", 1),
     ("GET", "allOrders"): _account("all_orders", "fetch_orders", 20),
-    ("GET", "myTrades"): _account("my_trades", "fetch_my_trades", 20),
+    ("GET", "myTrades"): _account("my_trades", "fetch_my_trades", lambda p: 5 if "orderId" in p
+                                  else 20),
+    # discovery calls of a stock client (adapters.sim.discovery_routes)
+    ("GET", "sapi/v1/system/status"): _stub("system_status", "fetch_status", False, 1, "sapi"),
+    ("GET", "sapi/v1/capital/config/getall"): _stub("capital_config", "fetch_currencies", True,
+                                                    10, "sapi"),
+    ("GET", "sapi/v1/asset/tradeFee"): _stub("trade_fee", "fetch_trading_fee", True, 1, "sapi"),
+    ("GET", "sapi/v1/margin/allPairs"): _stub("no_margin", "load_markets", False, 1, "sapi"),
+    ("GET", "sapi/v1/margin/isolated/allPairs"): _stub("no_margin", "load_markets", True, 10,
+                                                       "sapi"),
+    ("GET", "fapi/v1/exchangeInfo"): _stub("usdm_exchange_info", "load_markets", False, 1,
+                                           "fapi"),
+    ("GET", "dapi/v1/exchangeInfo"): _stub("coinm_exchange_info", "load_markets", False, 1,
+                                           "dapi"),
 }
 
 
@@ -71,6 +107,7 @@ class Endpoints:
         symbols = Symbols(sim.load_markets())
         self.market = MarketData(sim, symbols)
         self.account = Account(sim, symbols, seed)
+        self.discovery = Discovery(sim, symbols)
 
     def handler(self, route: Route) -> Callable[[dict[str, str]], Any]:
         return getattr(getattr(self, route.group), route.handler)

@@ -1,23 +1,27 @@
-"""The simulator core served over HTTP in Binance's spot REST format, for a real ccxt client.
+"""The simulator core served over HTTP in Binance's spot REST format, for any Binance client.
 
 `SimServer` wraps one `Simulator` (the very object the paper adapter uses, so the same seed
 gives the same prices) in a stdlib ThreadingHTTPServer on 127.0.0.1.  It checks API keys,
-HMAC signatures and recvWindow like Binance, counts request weight per rolling minute
-(X-MBX-USED-WEIGHT-1M, 429 over the limit) and injects transport faults per endpoint:
-429/418 with Retry-After, 503/500, delays past the client timeout, malformed JSON, dropped
-connections and, on POST order, "accepted but response lost" (placed, then dropped).
+HMAC signatures and recvWindow like Binance, counts request weight per rolling minute and pool
+(X-MBX-USED-WEIGHT-1M for /api, X-SAPI-USED-IP-WEIGHT-1M for /sapi; 429 over the limit) and
+injects transport faults per endpoint: 429/418 with Retry-After, 503/500, delays past the client
+timeout, malformed JSON, dropped connections and, on requests that change state, the unknown
+outcomes (accepted, then the answer is dropped, a 503 or a -1007 timeout; or accepted late).
 
 This module is the facade and the request pipeline that wires the parts together: admission
 (auth.py), fault rules (http_faults.py, which documents the `faults=` format), the route table
-and endpoints (routes.py, market_routes.py, account_routes.py) and sockets (transport.py).
+and endpoints (routes.py, market_routes.py, account_routes.py, discovery_routes.py), the JSON
+shapes (binance_wire.py, order_wire.py) and sockets (transport.py).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from adapters.endpoints import is_loopback
@@ -35,8 +39,9 @@ from adapters.sim.engine import Simulator
 from adapters.sim.faults import FaultInjector
 from adapters.sim.http_faults import Dropped, FaultPlan, HttpFault
 from adapters.sim.latency import LatencyModel
+from adapters.sim.order_wire import STATUS_TO_WIRE
 from adapters.sim.params import merge
-from adapters.sim.routes import ROUTES, Endpoints
+from adapters.sim.routes import ROUTES, Endpoints, Route, route_path
 from adapters.sim.transport import JSON, Handler, Transport
 
 __all__ = [
@@ -45,10 +50,31 @@ __all__ = [
     "ROUTES",
     "FaultPlan",
     "HttpFault",
+    "SimOrder",
     "SimServer",
     "is_loopback",
 ]
 
+log = logging.getLogger(__name__)
+POOL_LIMITS = {"sapi": 12_000, "fapi": 2_400, "dapi": 2_400}  # /api: the server's weight_limit
+
+
+class SimOrder(NamedTuple):
+    """One order the simulator holds, as a test or an operator sees it (wire status: NEW,
+    FILLED, CANCELED)."""
+
+    symbol: str
+    client_order_id: str
+    status: str
+    order_id: int
+
+
+def weight_headers(pool: str, used: int) -> dict[str, str]:
+    if pool == "sapi":
+        return {"X-SAPI-USED-IP-WEIGHT-1M": str(used)}
+    if pool == "api":
+        return {"X-MBX-USED-WEIGHT-1M": str(used), "X-MBX-USED-WEIGHT": str(used)}
+    return {"X-MBX-USED-WEIGHT-1M": str(used)}
 
 
 class SimServer:
@@ -81,10 +107,13 @@ class SimServer:
         self.weight_limit = int(weight_limit)
         seed = simulator.market.seed if seed is None else seed
         self.faults = FaultPlan(faults, seed)
-        self.weights = WeightWindow()
+        self.weights = WeightWindow()  # spot /api; /sapi, /fapi and /dapi count apart
+        self._pools = {"api": self.weights, **{p: WeightWindow() for p in POOL_LIMITS}}
         self.requests: deque[tuple[str, str, int | str]] = deque(maxlen=10_000)
         self.endpoints = Endpoints(simulator, seed)
         self._transport = Transport(self.handle)
+        self._late: set[threading.Timer] = set()  # accepted_after_delay requests to carry out
+        self._late_lock = threading.Lock()
 
     @classmethod
     def from_config(
@@ -124,10 +153,10 @@ class SimServer:
     def recv_window_ms(self) -> int:
         return self.signer.recv_window_ms
 
-    @property
-    def _orders(self) -> dict[int, tuple[str, str]]:
-        """orderId -> (symbol, clientOrderId) of every order placed here (tests count these)."""
-        return self.endpoints.account.orders
+    def orders(self, symbol: str | None = None) -> list[SimOrder]:
+        """Every order the simulator holds (of `symbol`, e.g. 'BTC/USDT'), oldest first."""
+        return [SimOrder(o["symbol"], o["clientOrderId"], STATUS_TO_WIRE.get(o["status"], "NEW"),
+                         int(o["id"])) for o in self.sim.orders(symbol)]
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -142,6 +171,10 @@ class SimServer:
         return self
 
     def stop(self) -> None:
+        with self._late_lock:
+            late, self._late = self._late, set()
+        for timer in late:  # nobody is waiting for them any more
+            timer.cancel()
         self._transport.stop()
 
     def __enter__(self) -> SimServer:
@@ -157,32 +190,41 @@ class SimServer:
         split = urlsplit(request.path)
         raw_body = request.body()
         path = split.path
-        prefix = wire.API_PREFIX
-        sub = path[len(prefix):] if path.startswith(prefix) else ""  # "": no route
-        route = ROUTES.get((method, sub))
+        sub = route_path(path)
+        route = ROUTES.get((method, sub)) if sub else None
         params = merge(split.query, raw_body)
-        used, oldest_expires = self.weights.add(route.weight_of(params) if route else 1)
-        headers = {"X-MBX-USED-WEIGHT-1M": str(used), "X-MBX-USED-WEIGHT": str(used)}
+        pool = route.pool if route else "api"
+        used, oldest_expires = self._pools[pool].add(route.weight_of(params) if route else 1)
+        headers = weight_headers(pool, used)
         try:
             if route is None:
                 self._log(method, path, 404)
-                text = f"sim serves Binance spot /api/v3 only; no {method} {path}"
+                text = (f"sim serves Binance spot /api/v3 (and discovery stubs under /sapi, "
+                        f"/fapi, /dapi); no {method} {path}")
                 return request.send(404, text, headers, "text/plain")
-            if used > self.weight_limit:
-                raise weight_exceeded(self.weight_limit)
+            limit = POOL_LIMITS.get(pool, self.weight_limit)
+            if used > limit:
+                raise weight_exceeded(limit)
             fault = self.faults.pick(method, sub) or HttpFault.from_core(self.injector,
                                                                           route.name)
-            lost = fault is not None and fault.kind == "accepted_but_response_lost"
-            if fault is not None and not lost:
+            accepted = fault is not None and fault.accepted
+            if fault is not None and not accepted:
                 fault.apply(headers, self.sim.server_time, self._transport.stopping)
             if self.latency is not None and self.latency.mode == "sleep":
                 self.latency.spend(route.name)
             if route.signed:
                 self.signer.check(request.headers.get("X-MBX-APIKEY"), split.query, raw_body,
                                   params)
-            payload = self.endpoints.call(route, method, params)
-            if lost:
-                raise Dropped
+            if fault is not None and fault.kind == "accepted_after_delay":
+                self._carry_out_later(fault.delay_ms, route, method, params)
+                raise fault.lost_answer()
+            try:
+                payload = self.endpoints.call(route, method, params)
+            except wire.ApiError:
+                if not accepted:
+                    raise
+            if fault is not None and accepted:  # it took effect; its answer (any) is lost
+                raise fault.lost_answer()
         except wire.ApiError as err:
             if err.status in (418, 429):
                 headers.setdefault("Retry-After", str(max(1, math.ceil(oldest_expires))))
@@ -194,6 +236,27 @@ class SimServer:
             return request.drop()
         self._log(method, path, 200)
         return request.send(200, payload, headers)
+
+    def _carry_out_later(self, delay_ms: float, route: Route, method: str,
+                         params: dict[str, str]) -> None:
+        """accepted_after_delay: run the request `delay_ms` from now, if it is still within its
+        recvWindow then (Binance's engine refuses a stale request: -1021, never placed)."""
+
+        def run() -> None:
+            with self._late_lock:
+                self._late.discard(timer)
+            try:
+                self.signer.check_time(params)
+                self.endpoints.call(route, method, params)
+                log.debug("sim server: %s %s carried out late", method, route.handler)
+            except wire.ApiError as err:
+                log.debug("sim server: late %s %s refused: %s", method, route.handler, err)
+
+        timer = threading.Timer(delay_ms / 1000.0, run)
+        timer.daemon = True
+        with self._late_lock:
+            self._late.add(timer)
+        timer.start()
 
     def _log(self, method: str, path: str, status: int | str) -> None:
         self.requests.append((method, path, status))

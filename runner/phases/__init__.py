@@ -34,8 +34,21 @@ def resolve_callable(reference: str) -> Callable[..., Any]:
     except ImportError as exc:
         raise LookupError(f"cannot import module '{module_name}' ({exc}); "
                           "allowed: an importable module:function") from None
-    function = getattr(module, attribute, None)
+    except (Exception, SystemExit) as exc:  # SyntaxError, or whatever its top level raises
+        raise LookupError(f"importing module '{module_name}' failed ({_first_line(exc)}); "
+                          "allowed: a module:function whose module imports cleanly") from None
+    try:
+        function = getattr(module, attribute, None)
+    except Exception as exc:  # a module __getattr__ that raises something else
+        raise LookupError(f"module '{module_name}' cannot give '{attribute}' "
+                          f"({_first_line(exc)}); allowed: an existing module:function") from None
     if not callable(function):
         raise LookupError(f"module '{module_name}' has no function '{attribute}'; "
                           "allowed: an existing module:function")
     return function
+
+
+def _first_line(exc: BaseException) -> str:
+    """`Type: first line of the message`: enough to find the problem, short enough for one line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

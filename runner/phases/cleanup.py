@@ -9,9 +9,11 @@ open or filled, or never placed — before it ends.  One that stays unknown fail
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.context import RunContext
+if TYPE_CHECKING:
+    from runner.context import RunContext
+
 
 
 def run(ctx: RunContext) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.context import RunContext
 from runner.health import clock_skew_ms
 from runner.shared.errors import PhaseError
+
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 
 def run(ctx: RunContext) -> dict[str, Any]:

@@ -13,17 +13,18 @@ order gate, keeps the ledger that becomes orders.parquet, and reconciles unknown
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.errors import OrderOutcomeUnknown
 from adapters.ledger import OrderRecord
-from runner import live_guard
-from runner.context import RunContext
 from runner.order_ids import client_order_id
 from runner.run_data import IntendedOrder
 from runner.shared.errors import PhaseError, PhaseSkipped
 from runner.shared.secrets import mask
 from runner.sizing import minimum_size, size_from_quote
+
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 PROBE_REASON = "probe: no intended order, exercising the order path (test order, never placed)"
 
@@ -78,6 +79,8 @@ def _submit(ctx: RunContext, number: int, order: IntendedOrder) -> str | None:
 
 
 def run(ctx: RunContext, *, probe_when_idle: bool = True) -> dict[str, Any]:
+    from runner import live_guard  # here: building a plan imports this module, not the guard
+
     refused = live_guard.problems(ctx.config)  # checked before the run too; the gate at each call
     if refused:
         raise PhaseError(refused[0])

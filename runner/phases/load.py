@@ -6,11 +6,13 @@ test must never trade.  The phase stops early when the run is interrupted or the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.context import RunContext
 from runner.order_ids import client_order_id
 from runner.sizing import minimum_size
+
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 
 def _percentiles(latencies: list[float]) -> dict[str, float | None]:

@@ -8,10 +8,12 @@ candle, non-positive or inconsistent prices, and a crossed ticker (bid above ask
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.context import RunContext
 from runner.shared.errors import PhaseError
+
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 UNITS_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 OHLCV_COLUMNS = ["ts", "open", "high", "low", "close", "volume"]

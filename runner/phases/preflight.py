@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.endpoints import SANDBOX
-from runner.context import RunContext
 from runner.shared.errors import PhaseError
+
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 LIVE_MODE = "LIVE — REAL MONEY"
 MEANING = {

@@ -8,10 +8,12 @@ exist yet); the window of every objective ends now, so a run is judged on everyt
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.context import RunContext
 from runner.run_data import SloSummary
+
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 
 def run(ctx: RunContext) -> dict[str, Any]:

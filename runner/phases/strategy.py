@@ -7,11 +7,13 @@ would already have acted on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.context import RunContext
 from runner.run_data import IntendedOrder
 from runner.strategies import STRATEGIES
+
+if TYPE_CHECKING:
+    from runner.context import RunContext
 
 
 def run(ctx: RunContext) -> dict[str, Any]:

@@ -1,0 +1,98 @@
+"""Binance spot REST shapes of the account and its orders and trades (the SIGNED answers).
+
+Pure functions over the core's ccxt-shaped orders and trades; split from binance_wire.py (market
+data, errors, numbers) so each file stays readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from adapters.sim.binance_wire import num, wire_symbol
+
+STATUS_TO_WIRE = {"open": "NEW", "closed": "FILLED", "canceled": "CANCELED"}
+
+
+def account(
+    balances: Mapping[str, Mapping[str, float]], now: int, taker: float, maker: float,
+    omit_zero: bool = False,
+) -> dict[str, Any]:
+    """GET account's answer (commissions in Binance's basis points and decimal rates)."""
+    rows = [{"asset": c, "free": num(b["free"]), "locked": num(b["used"])}
+            for c, b in balances.items()]
+    if omit_zero:
+        rows = [r for r in rows if float(r["free"]) or float(r["locked"])]
+    return {
+        "makerCommission": round(maker * 10_000), "takerCommission": round(taker * 10_000),
+        "buyerCommission": 0, "sellerCommission": 0,
+        "commissionRates": {"maker": num(maker), "taker": num(taker), "buyer": num(0),
+                            "seller": num(0)},
+        "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
+        "requireSelfTradePrevention": False, "preventSor": False, "updateTime": now,
+        "accountType": "SPOT", "balances": rows, "permissions": ["SPOT"], "uid": 1,
+    }
+
+
+def _order_core(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict[str, Any]:
+    market_type = order["type"] == "market"
+    return {
+        "symbol": wire_symbol(order["symbol"]), "orderId": order_id, "orderListId": -1,
+        "clientOrderId": order["clientOrderId"],
+        "price": num(0.0 if market_type else order["price"]), "origQty": num(order["amount"]),
+        "executedQty": num(order["filled"]), "origQuoteOrderQty": num(0.0),
+        "cummulativeQuoteQty": num(order["cost"]),
+        "status": STATUS_TO_WIRE.get(order["status"], "NEW"),
+        "timeInForce": "GTC", "type": wire_type, "side": order["side"].upper(),
+        "selfTradePreventionMode": "NONE",
+    }
+
+
+def fills(trades: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The `fills` of a FULL order answer: the order's trades so far."""
+    return [{"price": num(t["price"]), "qty": num(t["amount"]), "commission": num(t["fee"]["cost"]),
+             "commissionAsset": t["fee"]["currency"], "tradeId": int(t["id"])} for t in trades]
+
+
+def new_order(
+    order: Mapping[str, Any], order_id: int, wire_type: str, resp_type: str = "FULL",
+    trades: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """POST /api/v3/order's answer in ACK, RESULT or FULL shape."""
+    ack = {"symbol": wire_symbol(order["symbol"]), "orderId": order_id, "orderListId": -1,
+           "clientOrderId": order["clientOrderId"], "transactTime": order["timestamp"]}
+    if resp_type == "ACK":
+        return ack
+    body = {**_order_core(order, order_id, wire_type), **ack,
+            "workingTime": order["timestamp"]}
+    if resp_type == "FULL":
+        body["fills"] = fills(trades)
+    return body
+
+
+def query_order(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict[str, Any]:
+    """GET /api/v3/order's answer."""
+    updated = order.get("lastUpdateTimestamp") or order["timestamp"]
+    return {**_order_core(order, order_id, wire_type), "stopPrice": num(0.0),
+            "icebergQty": num(0.0), "time": order["timestamp"], "updateTime": updated,
+            "isWorking": True, "workingTime": order["timestamp"]}
+
+
+def cancel_order(
+    order: Mapping[str, Any], order_id: int, wire_type: str, cancel_id: str, now: int
+) -> dict[str, Any]:
+    """DELETE /api/v3/order's answer: clientOrderId is the cancel's own id, as on Binance."""
+    body = _order_core(order, order_id, wire_type)
+    return {**body, "origClientOrderId": order["clientOrderId"], "clientOrderId": cancel_id,
+            "transactTime": now}
+
+
+def trade(fill: Mapping[str, Any]) -> dict[str, Any]:
+    """One of the core's fills as a myTrades row."""
+    fee = fill["fee"]
+    return {"symbol": wire_symbol(fill["symbol"]), "id": int(fill["id"]),
+            "orderId": int(fill["order"]), "orderListId": -1, "price": num(fill["price"]),
+            "qty": num(fill["amount"]), "quoteQty": num(fill["cost"]),
+            "commission": num(fee["cost"]), "commissionAsset": fee["currency"],
+            "time": fill["timestamp"], "isBuyer": fill["side"] == "buy",
+            "isMaker": fill["takerOrMaker"] == "maker", "isBestMatch": True}
