@@ -142,6 +142,19 @@ def test_a_huge_config_dir_is_composed_not_scanned(tmp_path, hydra_app, monkeypa
     assert not mode_stays_unset(hydra.config_loader.get_sources(), "config", [])
 
 
+def test_another_hydra_version_is_left_alone(monkeypatch):
+    import hydra
+    from hydra._internal.hydra import Hydra
+
+    import runner.shared.run_mode as run_mode
+
+    original = Hydra.get_mode
+    monkeypatch.setattr(Hydra, "get_mode", original)
+    monkeypatch.setattr(hydra, "__version__", "1.4.0")
+    run_mode.install()
+    assert Hydra.get_mode is original
+
+
 def test_install_wraps_get_mode_once_and_falls_back_on_errors(hydra_app, monkeypatch):
     from hydra._internal.hydra import Hydra
 
@@ -172,11 +185,14 @@ def folders(cwd: Path) -> tuple[int, int]:
             len(list((cwd / "outputs" / "sweeps").glob("*/*"))))
 
 
+SLOW = pytest.mark.slow  # the other routes of the same kind; the decisions are checked above
+
+
 @pytest.mark.parametrize(("args", "expected"), [
-    (["plan_only=true"], (1, 0)),
+    pytest.param(["plan_only=true"], (1, 0), marks=SLOW),
     (["-m", "plan_only=true"], (0, 1)),
-    (["--multirun", "plan_only=true"], (0, 1)),
-    (["hydra.mode=MULTIRUN", "plan_only=true"], (0, 1)),
+    pytest.param(["--multirun", "plan_only=true"], (0, 1), marks=SLOW),
+    pytest.param(["hydra.mode=MULTIRUN", "plan_only=true"], (0, 1), marks=SLOW),
     (["+ci=pr", "plan_only=true"], (0, 1)),
 ])
 def test_run_and_multirun_routes(tmp_path, args, expected):
@@ -189,12 +205,12 @@ def test_run_and_multirun_routes(tmp_path, args, expected):
 
 
 @pytest.mark.parametrize(("args", "shows"), [
-    (["--cfg", "job"], "plan_only: false"),
+    pytest.param(["--cfg", "job"], "plan_only: false", marks=SLOW),
     (["--cfg", "hydra", "+ci=pr"], "mode: MULTIRUN"),
-    (["-p", "seed", "--cfg", "job"], "42"),
-    (["--info", "defaults"], "env/dev"),
-    (["--help"], "== Config =="),
-    (["-sc", "install=bash"], "hydra_bash_completion"),
+    pytest.param(["-p", "seed", "--cfg", "job"], "42", marks=SLOW),
+    pytest.param(["--info", "defaults"], "env/dev", marks=SLOW),
+    pytest.param(["--help"], "== Config ==", marks=SLOW),
+    pytest.param(["-sc", "install=bash"], "hydra_bash_completion", marks=SLOW),
 ])
 def test_commands_that_compose_without_running(tmp_path, args, shows):
     done = run_cli(*args, cwd=tmp_path)
@@ -203,6 +219,7 @@ def test_commands_that_compose_without_running(tmp_path, args, shows):
     assert folders(tmp_path) == (0, 0)
 
 
+@SLOW
 def test_shell_completion_query(tmp_path):
     line = "pre-exec-runner env="  # Hydra cannot strip `python -m runner` from a line
     done = subprocess.run([sys.executable, "-m", "runner", "-sc", "query=bash"], cwd=tmp_path,

@@ -56,11 +56,14 @@ def with_value(data: Any, path: tuple, value: Any, *, delete: bool = False) -> A
     return copied
 
 
-def variants(data: Any) -> Iterator[Any]:
-    for path in places(data):
+def variants(data: Any, every: int = 1) -> Iterator[Any]:
+    """`data` with one thing broken; `every`: each key gets only every n-th replacement, a
+    different one per key, so all of them are still used."""
+    for number, path in enumerate(places(data)):
         yield with_value(data, path, None, delete=True)
-        for value in REPLACEMENTS:
-            yield with_value(data, path, value)
+        for index, value in enumerate(REPLACEMENTS):
+            if (number + index) % every == 0:
+                yield with_value(data, path, value)
     for path in [(), *places(data)]:
         node = data
         for key in path:
@@ -76,13 +79,14 @@ def test_shipped_configs_are_valid_without_jsonschema(compose, overrides):
     assert agree(load_from("slo.schemas", "spec"), "spec", "slo.schemas", config["slo"])
 
 
+@pytest.mark.parametrize("every", [4, pytest.param(1, marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("part", "schema_name", "package"), [
     (None, "config", "runner.schemas"), ("slo", "spec", "slo.schemas")])
-def test_broken_variants_get_jsonschemas_answer(compose, part, schema_name, package):
+def test_broken_variants_get_jsonschemas_answer(compose, part, schema_name, package, every):
     config = compose()
     data = config[part] if part else config
     schema = load_from(package, schema_name)
-    answers = [agree(schema, schema_name, package, variant) for variant in variants(data)]
+    answers = [agree(schema, schema_name, package, variant) for variant in variants(data, every)]
     assert answers.count(False) > 100  # the comparison really covered invalid data
     assert answers.count(True) > 10
 
@@ -96,7 +100,7 @@ def test_reports_and_events_get_jsonschemas_answer(default_run):
     schema = load_from("runner.schemas", "event")
     for event in events:
         assert agree(schema, "event", "runner.schemas", event)
-        for variant in variants(event):
+        for variant in variants(event, every=4):
             agree(schema, "event", "runner.schemas", variant)
 
 
@@ -107,6 +111,9 @@ def test_reports_and_events_get_jsonschemas_answer(default_run):
     ({"dependentRequired": {"a": ["b"]}}, {}),
     ({"type": "array", "uniqueItems": True}, [1, 2]),
     ({"type": "array"}, (1, 2)),  # a tuple: not JSON data
+    ({"not": {"type": "foo"}}, "x"),  # jsonschema raises UnknownType: never "valid" here
+    ({"$ref": "#/$defs/a", "unevaluatedProperties": False,
+      "$defs": {"a": {"patternProperties": {"^x": {}}}}}, {"x": 1}),
 ])
 def test_what_it_does_not_know_is_left_to_jsonschema(schema, data):
     with pytest.raises(Unsupported):

@@ -43,7 +43,7 @@ def test_plan_only_imports_no_heavy_library_and_nothing_that_runs_phases(tmp_pat
             "adapters.instrumented"} & modules == set()
 
 
-@pytest.mark.parametrize("args", [(), ("env=ci",)])
+@pytest.mark.parametrize("args", [(), pytest.param(("env=ci",), marks=pytest.mark.slow)])
 def test_a_default_run_imports_neither_ccxt_nor_jsonschema(tmp_path, args):
     modules = imported(tmp_path, *args)
     assert "polars" in modules and "runner.executor" in modules  # it did run
