@@ -62,7 +62,10 @@ class PaperExchange(Exchange):
         try:
             cls(**node_kwargs(node))
         except (TypeError, ValueError) as exc:
-            return [f"adapter: {exc}"]
+            text = str(exc)
+            if text.startswith("no start price for "):  # a symbol the run asked for
+                return [f"symbols: {text}"]
+            return [f"adapter: {text}"]
         return []
 
     @classmethod

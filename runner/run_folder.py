@@ -227,4 +227,11 @@ class ClaimFolder(Callback):
         claim_in_config(config, "run")
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        from omegaconf import OmegaConf
+
+        subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
+        if subdir is None or not str(subdir).strip():  # every job would land in the sweep root
+            refuse(f"hydra.sweep.subdir: {subdir!r} is not allowed; allowed: a folder name per "
+                   "job such as ${hydra.job.num} (or leave hydra.sweep.subdir out for the "
+                   "default)")
         claim_in_config(config, "sweep")

@@ -202,8 +202,9 @@ IN_PROCESS = [
          r"^error: symbols: \[\] is not allowed; allowed: at least 1 item\(s\)$"),
     Case("symbol without a slash", ("symbols=[BTCUSDT]",),
          r"^error: symbols\[0\]: 'BTCUSDT' is not allowed; allowed: BASE/QUOTE"),
-    Case("unknown symbol", ("symbols=[DOGE/USDT]",), r"^error: adapter: no start price for "
-                                                     r"DOGE/USDT"),
+    Case("unknown symbol", ("symbols=[DOGE/USDT]",), r"^error: symbols: no start price for "
+                                                     r"DOGE/USDT; allowed: a symbol the simulator "
+                                                     r"lists \(BTC/USDT, "),
     Case("symbol twice", ("symbols=[BTC/USDT,BTC/USDT]",), r"^error: symbols: .* is not allowed"),
     Case("needs cycle", ("phases.preflight.needs=[cleanup]", "phases.cleanup.needs=[preflight]"),
          r"^error: phases: dependency cycle preflight -> cleanup -> preflight; "),
@@ -327,6 +328,8 @@ CLI = [
     Case("cli empty run dir", ("hydra.run.dir=",),
          r"^error: hydra\.run\.dir: '' is not allowed; allowed: a folder path such as "
          r"outputs/runs/mine"),
+    Case("cli empty sweep subdir", ("-m", "hydra.sweep.subdir=", "seed=1,2"),
+         r"^error: hydra\.sweep\.subdir: '' is not allowed; allowed: a folder name per job"),
     Case("cli group null", ("adapter=null",),
          r"^error: adapter: null is not allowed; allowed: one of binance, paper$"),
     Case("cli run dir under a file", ("hydra.run.dir=blocker/run",),

@@ -116,6 +116,9 @@ def build_specs(
         if unknown := set(params) - known:
             raise ValueError(f"{symbol}: unknown market settings {sorted(unknown)}")
         if "start_price" not in params:
-            raise ValueError(f"no start price for {symbol}: set start_prices[{symbol!r}]")
+            listed = ", ".join(DEFAULT_MARKETS)
+            raise ValueError(f"no start price for {symbol}; allowed: a symbol the simulator "
+                             f"lists ({listed}), or give it one with "
+                             f"'+adapter.start_prices={{{symbol}: <price>}}'")
         specs[symbol] = MarketSpec(symbol=symbol, **params)
     return specs
