@@ -88,10 +88,15 @@ def problems(config: Mapping[str, Any], environ: Mapping[str, str] | None = None
     if unjudged is not None:
         return [unjudged]
     if kind == REAL_MONEY:
-        return [f"live guard: dry_run=false with adapter '{adapter.get('name')}' on an endpoint "
-                f"that may hold real money (not loopback, not the exchange's own sandbox host) "
-                f"needs env=live and {CONFIRM_VAR}={CONFIRM_VALUE}; use env=testnet for the "
-                "sandbox, or dry_run=true"]
+        where = (f"adapter.base_url {adapter['base_url']!r}, which may hold real money (not "
+                 "loopback, not the exchange's own sandbox host, whatever adapter.sandbox says)"
+                 if adapter.get("base_url")
+                 else "an endpoint that may hold real money (not loopback, not the exchange's "
+                      "own sandbox host)")
+        fix = ("remove adapter.base_url to use the sandbox, or dry_run=true"
+               if adapter.get("base_url") else "use env=testnet for the sandbox, or dry_run=true")
+        return [f"live guard: dry_run=false with adapter '{adapter.get('name')}' on {where} "
+                f"needs env=live and {CONFIRM_VAR}={CONFIRM_VALUE}; {fix}"]
     return []
 
 
