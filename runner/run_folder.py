@@ -229,6 +229,11 @@ class ClaimFolder(Callback):
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         from omegaconf import OmegaConf
 
+        from runner.shared.hydra_cli import unsupported_sweep
+
+        problem = unsupported_sweep(config)  # before a sweep root is claimed: nothing left behind
+        if problem:
+            refuse(problem)
         subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
         if subdir is None or not str(subdir).strip():  # every job would land in the sweep root
             refuse(f"hydra.sweep.subdir: {subdir!r} is not allowed; allowed: a folder name per "

@@ -27,6 +27,11 @@ def main() -> None:
     from runner.shared import signals
 
     signals.install()
+    if sys.argv[1:] == ["--version"]:  # the project's version, not Hydra's (Hydra owns the flag)
+        from runner import __version__
+
+        print(f"pre-execution-runner {__version__}")
+        sys.exit(0)
     signals.set_stage("stopping: no report is written")
     sys.exit(signals.finish(COMMAND.run(_task)))
 

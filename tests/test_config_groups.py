@@ -51,6 +51,7 @@ KNOWN = {
     LAUNCHER: {"ray_cluster", "slurm"},
     "hydra/hydra_logging": {"loguru"},
     "hydra/job_logging": {"loguru"},
+    "hydra/help": {"runner", "slo"},
 }
 # A group whose options name themselves: env.name is what the live guard and the run folder go by.
 NAME_KEY = {"env": "env.name", "adapter": "adapter.name", "strategy": "strategy.name",
@@ -212,7 +213,9 @@ def test_every_option_composes_resolves_and_validates(loader, group, option):
     label = override(group, option)
     cfg = compose_option(group, option)
     assert cfg.hydra.runtime.choices[group] == option, f"{label} was not the option composed"
-    if group.startswith("hydra/"):
+    if group == "hydra/help":  # a --help page: text, nothing for Hydra to instantiate
+        assert "== Exit codes ==" in cfg.hydra.help.template, label
+    elif group.startswith("hydra/"):
         names = class_names(OmegaConf.to_container(OmegaConf.select(cfg, group.replace("/", "."))))
         assert names, f"{label}: nothing for Hydra to instantiate"
         for name in names:

@@ -209,7 +209,7 @@ def test_run_and_multirun_routes(tmp_path, args, expected):
     (["--cfg", "hydra", "+ci=pr"], "mode: MULTIRUN"),
     pytest.param(["-p", "seed", "--cfg", "job"], "42", marks=SLOW),
     pytest.param(["--info", "defaults"], "env/dev", marks=SLOW),
-    pytest.param(["--help"], "== Config ==", marks=SLOW),
+    pytest.param(["--help"], "== Commands ==", marks=SLOW),
     pytest.param(["-sc", "install=bash"], "hydra_bash_completion", marks=SLOW),
 ])
 def test_commands_that_compose_without_running(tmp_path, args, shows):

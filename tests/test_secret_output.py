@@ -67,8 +67,9 @@ FLAGS = [
         ["--cfg", "job", "--package", "adapter.api_key"])),
 ]
 # Flags that print the job's config, so every route's key shows there, masked.
+# (--help is still checked for leaks, but it shows the commands, not the config.)
 PRINTS_JOB = {"--cfg job", "--cfg all", "--cfg job --resolve", "--cfg all --resolve", "--info",
-              "--info all", "--info config", "--help", "--help --resolve"}
+              "--info all", "--info config"}
 
 
 @pytest.fixture(scope="module")

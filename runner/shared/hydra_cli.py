@@ -157,6 +157,44 @@ def failure_line(exc: BaseException, argv: list[str]) -> str:
     return f"error: {where}{type(exc).__name__}: {first} (HYDRA_FULL_ERROR=1 shows the traceback)"
 
 
+# The pyproject.toml extra that installs each launcher: Hydra's "could not load/find" names the
+# config, never the package, so a newcomer sees the error without the way out.
+LAUNCHER_EXTRAS = {"joblib": "joblib", "ray_cluster": "ray", "ray": "ray", "ray_aws": "ray",
+                   "slurm": "slurm", "submitit_slurm": "slurm", "submitit_local": "slurm"}
+
+
+def launcher_hint(line: str) -> str:
+    """`line` with the install command appended when it says a launcher plugin is missing."""
+    found = re.search(r"Could not (?:load|find) 'hydra/launcher/(\w+)'", line)
+    extra = LAUNCHER_EXTRAS.get(found[1]) if found else None
+    if extra is None:
+        return line
+    return f'{line}; fix: pip install -e ".[{extra}]" (the launcher plugin is not installed)'
+
+
+# Hydra's default sweeper: it expands lists, range() and choice(), and raises on interval().
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def unsupported_sweep(config: Any) -> str | None:
+    """Why the configured sweeper cannot take the sweep overrides, or None.
+
+    BasicSweeper raises on interval() only once the sweep has begun, as a traceback and exit 1;
+    checked in on_multirun_start it is one line and exit 2 like any other invalid input.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
+        return None
+    overrides = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+    for override in overrides:
+        if override.is_sweep_override() and not override.is_discrete_sweep():
+            return (f"{override.input_line}: interval() needs a sweeper that samples it, e.g. "
+                    "hydra/sweeper=optuna or ax (its plugin installed); allowed with the basic "
+                    "sweeper: a list a,b,c, range(start,stop,step) or choice(a,b,c)")
+    return None
+
+
 def worst(codes: list[int]) -> int:
     """Several jobs' exit code: interrupted > invalid > failed > SLO breach > ok."""
     for code in (143, 130, 2, 1, 3):
@@ -203,7 +241,7 @@ class HydraCommand:  # one per process: COMMAND below
                     line = f"error: {source}: {line.removeprefix('error: ')}"
         except Exception:  # describing the failure must never become the failure
             pass
-        return shorten(mask(line))
+        return shorten(mask(launcher_hint(line)))
 
     def _release(self) -> None:
         """Give stderr back and pass on whatever Hydra wrote while it was held."""
