@@ -41,6 +41,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("adapters.orders")
 
+def _number(value: float) -> str:
+    """An amount or price for the console: thousands separators, up to 8 decimals, no `1e-05`."""
+    text = f"{value:,.8f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
 MODE_LABELS = {IN_PROCESS: "SIMULATED", LOOPBACK: "LOOPBACK", SANDBOX: "SANDBOX",
                REAL_MONEY: "LIVE, REAL MONEY"}
 
@@ -97,7 +103,7 @@ class OrderDesk:
     def _check_gate(self, record: OrderRecord) -> None:
         try:
             self.gate.check(f"create_order {record.client_order_id} ({record.side} "
-                            f"{record.amount:g} {record.symbol})", record.endpoint)
+                            f"{_number(record.amount)} {record.symbol})", record.endpoint)
         except OrderRefused as exc:
             record.settle("refused", error=str(exc))
             self.exchange.sink.record("order", "create_order", False, None, "OrderRefused", 1,
@@ -198,7 +204,7 @@ class OrderDesk:
                 why = f"{error_name(cause)}: {cause}; then {why}"
             record.settle("unknown", error=why)
             raise OrderOutcomeUnknown(
-                f"order {record.client_order_id} ({record.side} {record.amount:g} "
+                f"order {record.client_order_id} ({record.side} {_number(record.amount)} "
                 f"{record.symbol}): outcome unknown: {why}",
                 client_order_id=record.client_order_id) from exc
 
@@ -208,7 +214,7 @@ class OrderDesk:
         for record in self.ledger.unresolved():
             if not record.settled.wait(timeout):
                 record.status = "unknown"
-                record.error = f"its request was still in flight after {timeout:g}s"
+                record.error = f"its request was still in flight after {_number(timeout)} s"
             try:
                 self.look_up(record)
             except OrderOutcomeUnknown:
@@ -248,10 +254,11 @@ class OrderDesk:
     def _announce(self, record: OrderRecord) -> None:
         """One console line per order: what, where (test/sandbox/live), and what became of it."""
         mode = "TEST ORDER, not placed" if record.test else MODE_LABELS[record.endpoint]
-        price = (f" @ {record.price:g}" if record.price is not None else
-                 f" ~{record.reference_price:g}" if record.reference_price is not None else "")
+        reference = record.reference_price
+        price = (f" @ {_number(record.price)}" if record.price is not None else
+                 f" ~{_number(reference)}" if reference is not None else "")
         ident = f", exchange id {record.exchange_id}" if record.exchange_id else ""
-        line = (f"order {record.client_order_id}: {record.side.upper()} {record.amount:g} "
+        line = (f"order {record.client_order_id}: {record.side.upper()} {_number(record.amount)} "
                 f"{record.symbol} {record.type}{price} [{mode}] -> {record.status}{ident}")
         live = not record.test and record.endpoint == REAL_MONEY
         if live or record.status in ("unknown", "refused"):

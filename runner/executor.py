@@ -25,6 +25,7 @@ from runner.phases import resolve_callable
 from runner.plan import PhaseSpec, Plan
 from runner.shared import signals
 from runner.shared.errors import PhaseSkipped
+from runner.shared.tables import number
 from runner.verdict import INTERRUPTED, decide
 
 SUCCEEDED, FAILED, TIMED_OUT, SKIPPED = "succeeded", "failed", "timed_out", "skipped"
@@ -187,7 +188,7 @@ class Executor:
             state = self._run_attempt(function, spec)
             if state is None:
                 result.status = TIMED_OUT
-                result.error = f"PhaseTimeout: exceeded timeout_s={spec.timeout_s:g}"
+                result.error = f"PhaseTimeout: exceeded timeout_s={number(spec.timeout_s)}"
                 return
             if isinstance(state.error, PhaseSkipped):
                 result.status, result.reason = SKIPPED, str(state.error)
@@ -228,7 +229,8 @@ class Executor:
         if state.done.wait(spec.timeout_s):
             return state
         state.cancel.set()
-        ctx.log.error(f"phase {spec.name}: timed out after {spec.timeout_s:g}s; abandoning it")
+        ctx.log.error(f"phase {spec.name}: timed out after {number(spec.timeout_s)} s; "
+                      "abandoning it")
         return None
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from runner.shared.tables import number
+
 if TYPE_CHECKING:
     from runner.context import RunContext
 
@@ -32,7 +34,8 @@ class HealthResult:
         return not self.ok and self.on_unhealthy == "abort"
 
     def describe(self) -> str:
-        return f"{self.name}={self.value:.1f}{self.unit} (threshold {self.threshold:g}{self.unit})"
+        return (f"{self.name}={self.value:,.1f} {self.unit} "
+                f"(threshold {number(self.threshold)} {self.unit})")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

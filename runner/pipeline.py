@@ -181,6 +181,7 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     from runner.context import RunContext
     from runner.executor import Executor, Outcome, utc_now
     from runner.order_book import unresolved_line
+    from runner.phases.preflight import mode
     from runner.recorder import Recorder
     from runner.result import RESULT_NAME, build_result, write_json_atomic
     from runner.shared.logs import add_run_log, configure_console, remove_sink
@@ -196,7 +197,7 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     ctx = RunContext(config=config, run_dir=run_dir, run_id=run_id, recorder=recorder,
                      stop=signals.STOP)
     ctx.log.info(f"run {run_id}: env={plan.env} adapter={plan.adapter} "
-                 f"{'DRY-RUN' if plan.dry_run else 'ORDERS ENABLED'} -> {run_dir}")
+                 f"mode: {mode(ctx)} -> {run_dir}")
     started_at, started = utc_now(), time.perf_counter()
     alive = threading.Event()
     beats = start_heartbeat(recorder, config["heartbeat_s"], alive)

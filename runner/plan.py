@@ -53,10 +53,10 @@ class Plan:
         }
 
     def table(self) -> str:
-        from runner.shared.tables import format_table
+        from runner.shared.tables import format_table, number
 
         rows = [
-            [str(i), p.name, p.callable, ", ".join(p.needs) or "-", f"{p.timeout_s:g}",
+            [str(i), p.name, p.callable, ", ".join(p.needs) or "-", number(p.timeout_s),
              str(p.retries), p.on_failure, "yes" if p.always else "",
              "" if p.enabled else "disabled"]
             for i, p in enumerate(self.phases, 1)

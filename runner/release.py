@@ -2,8 +2,10 @@
 
 prepare: moves the [Unreleased] section of CHANGELOG.md to `## [X.Y.Z] - <today>`, sets
 runner.__version__ (the single source of the version), commits and tags vX.Y.Z (--no-git skips
-both).  notes: prints the section of X.Y.Z, the release notes; fails when it does not exist, so
-the release workflow refuses a tag whose version the changelog does not describe.
+both), and prints what it did.  Between releases __version__ is the next one as a `.devN`
+version (e.g. 0.1.0.dev0), whose changes are under [Unreleased].
+notes: prints the section of X.Y.Z, the release notes; fails when it does not exist, so the
+release workflow refuses a tag whose version the changelog does not describe.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def section(changelog: str, version: str) -> str:
         if here["version"] == version:
             end = after.start() if after else len(changelog)
             return changelog[here.end():end].split("\n", 1)[-1].strip()
-    raise ReleaseError(f"CHANGELOG.md has no section '## [{version}]'; "
+    unreleased = any(h["version"] == "Unreleased" for h in headings)
+    hint = (f"{version} is not released yet (its changes, if any, are under [Unreleased]); "
+            if unreleased else "")
+    raise ReleaseError(f"CHANGELOG.md has no section '## [{version}]': {hint}"
                        f"run `python -m runner.release prepare {version}` first")
 
 
@@ -61,12 +66,18 @@ def prepare(version: str, root: Path, *, git: bool, today: date | None = None) -
     new_init = set_version(init.read_text(encoding="utf-8"), version)
     changelog.write_text(new_changelog, encoding="utf-8")
     init.write_text(new_init, encoding="utf-8")
+    print(f"{changelog}: [Unreleased] moved to [{version}] - {(today or date.today()).isoformat()}")
+    print(f'{init}: __version__ = "{version}"')
+    if not git:
+        print(f"not committed or tagged (--no-git); check with: python -m runner.release notes "
+              f"{version}")
     if git:
         subprocess.run(["git", "commit", "-m", f"Release {version}", "--", str(changelog),
                         str(init)], cwd=root, check=True)
         subprocess.run(["git", "tag", "-a", f"v{version}", "-m", f"Release {version}"],
                        cwd=root, check=True)
-        print(f"tagged v{version}; push with: git push origin main v{version}")
+        print(f"committed 'Release {version}' and tagged v{version}; "
+              f"push with: git push origin main v{version}")
 
 
 def main(argv: list[str]) -> int:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from runner.shared.tables import number
+
 
 def _decimals(step: float) -> int:
     from decimal import Decimal  # 3 ms to import; only sizing needs it
@@ -45,10 +47,12 @@ def size_from_quote(market: dict[str, Any], quote: float, price: float) -> Sized
     amount = floor_to_step(quote / price, step)
     notional = amount * price
     if amount < min_amount or amount <= 0:
-        return Sized(amount, notional, f"amount {amount:g} below the minimum {min_amount:g} "
+        return Sized(amount, notional, f"amount {number(amount, 8)} below the minimum "
+                                       f"{number(min_amount, 8)} "
                                        f"(raise strategy.order_quote)")
     if notional < min_cost:
-        return Sized(amount, notional, f"notional {notional:.2f} below the minimum {min_cost:g} "
+        return Sized(amount, notional, f"notional {notional:,.2f} below the minimum "
+                                       f"{number(min_cost, 8)} "
                                        f"(raise strategy.order_quote)")
     return Sized(amount, notional, None)
 

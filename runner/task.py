@@ -57,7 +57,8 @@ def sweep_reports() -> list[int]:
 
             report = sweep_report(sweep_dir)
             written = write_report(report, sweep_dir / "sweep_report")
-            print(f"sweep report: {written[0]}")
+            readable = next((p for p in written if p.suffix == ".md"), written[0])
+            print(f"sweep report: {readable}")
             codes += [1 if j["exit_code"] is None else j["exit_code"] for j in report["jobs"]]
         except Exception as exc:  # reported, never fatal: the job folders are intact
             print(f"error: sweep report for {sweep_dir} failed: {type(exc).__name__}: {exc}",

@@ -39,7 +39,7 @@ def format_duration(value: timedelta | float | int) -> str:
     if seconds <= 0:
         raise ValueError(f"{seconds!r} s is not a duration; allowed: a positive duration")
     if seconds != int(seconds):
-        return f"{seconds:g}s"
+        return f"{seconds:.6f}".rstrip("0") + "s"
     whole = int(seconds)
     for unit in ("d", "h", "m"):
         if whole % UNITS[unit] == 0:

@@ -63,11 +63,11 @@ def render_html(report: dict[str, Any]) -> str:
         [[escape(o["name"]), f'<span class="{o["status"]}">{ICONS.get(o["status"], "")} '
           f'{o["status"]}</span>', pct(o["sli"]), pct(o["target"]), escape(o["window"]),
           fmt(o["valid"]), fmt(o["bad"]), pct(o["budget_remaining"]),
-          fmt(o["time_to_exhaustion_h"], ".3g", " h")] for o in objectives])
+          fmt(o["time_to_exhaustion_h"], suffix=" h")] for o in objectives])
     alerts = _table(
         ["objective", "severity", "windows", "k", "burn long", "burn short", "state"],
-        [[escape(o["name"]), a["severity"], f"{a['long']} / {a['short']}", fmt(a["k"], ".3g"),
-          fmt(a["burn_long"], ".3g"), fmt(a["burn_short"], ".3g"),
+        [[escape(o["name"]), a["severity"], f"{a['long']} / {a['short']}", fmt(a["k"]),
+          fmt(a["burn_long"]), fmt(a["burn_short"]),
           "<b>firing</b>" if a["firing"] else "quiet"] for o in objectives for a in o["alerts"]])
     charts = "".join(f'<div class="chart">{burn_down_svg(o)}</div>' for o in objectives)
     quality = report.get("data_quality") or {}

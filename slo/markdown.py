@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.shared.tables import number
+
 ICONS = {"met": "✅", "at_risk": "⚠️", "breached": "❌", "insufficient_data": "…",
          "no_data": "∅"}
 
 
-def fmt(value: Any, spec: str = ".4g", suffix: str = "") -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:{spec}}{suffix}"
-    return f"{value}{suffix}"
+def fmt(value: Any, digits: int = 3, suffix: str = "") -> str:
+    """Thousands separators and fixed decimals, never `1e+04` (runner/shared/tables.py)."""
+    return number(value, digits, suffix, none="–")
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.3f} %"
+    return "–" if value is None else f"{value * 100:,.3f} %"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -33,8 +32,8 @@ def objectives_table(objectives: list[dict[str, Any]]) -> str:
         rows.append([
             o["name"], f"{ICONS.get(o['status'], '')} {o['status']}", pct(o["sli"]),
             pct(o["target"]), o["window"], fmt(o["valid"]), fmt(o["bad"]),
-            pct(o["budget_remaining"]), f"{fmt(o['remaining'], '.4g')} {o['remaining_unit']}",
-            fmt(first_burn, ".3g"), fmt(o["time_to_exhaustion_h"], ".3g", " h"),
+            pct(o["budget_remaining"]), f"{fmt(o['remaining'], 4)} {o['remaining_unit']}",
+            fmt(first_burn), fmt(o["time_to_exhaustion_h"], suffix=" h"),
         ])
     return table(["objective", "status", "SLI", "target", "window", "valid", "bad",
                   "budget left", "remaining", "burn (1st tier)", "exhausted in"], rows)
@@ -42,8 +41,8 @@ def objectives_table(objectives: list[dict[str, Any]]) -> str:
 
 def alerts_table(objectives: list[dict[str, Any]]) -> str:
     rows = [
-        [o["name"], a["severity"], f"{a['long']} / {a['short']}", fmt(a["k"], ".3g"),
-         fmt(a["burn_long"], ".3g"), fmt(a["burn_short"], ".3g"),
+        [o["name"], a["severity"], f"{a['long']} / {a['short']}", fmt(a["k"]),
+         fmt(a["burn_long"]), fmt(a["burn_short"]),
          "🔥 firing" if a["firing"] else "quiet"]
         for o in objectives for a in o["alerts"]
     ]
@@ -98,7 +97,7 @@ def data_quality_section(report: dict[str, Any]) -> str:
     lines += [f"  - `{s['path']}`: {s['reason']}" for s in quality["skipped"][:50]]
     lines += [f"- bad journal lines skipped: {quality['journal_bad_lines']}",
               f"- parquet events breaking the event contract, left out: "
-              f"{quality.get('invalid_events', 0)}",
+              f"{fmt(quality.get('invalid_events', 0))}",
               f"- files read in part: {len(partly)}"]
     lines += [f"  - `{s['path']}`: {s['reason']}" for s in partly[:50]]
     return "\n".join(lines)

@@ -33,7 +33,7 @@ def rules(columns: Collection[str]) -> dict[str, pl.Expr]:
         latency = pl.col("latency_ms")
         out["latency_ms is NaN or infinite"] = (latency.is_nan() | latency.is_infinite()
                                                 ).fill_null(False)
-        out[f"latency_ms is negative or above {MAX_LATENCY_MS:g}"] = (
+        out[f"latency_ms is negative or above {MAX_LATENCY_MS:,.0f}"] = (
             latency.is_finite() & ~latency.is_between(0, MAX_LATENCY_MS)).fill_null(False)
     if "attempt" in columns:
         out["attempt is null or below 1"] = pl.col("attempt").fill_null(0) < 1

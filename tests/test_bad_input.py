@@ -400,7 +400,8 @@ CASES = [
          check=quality_says(read=2, invalid=3, api_calls=197,
                             partly={"01-00-00_dev/metrics.parquet":
                                     r"^3 event\(s\) left out: latency_ms is NaN or infinite "
-                                    r"\(2\), latency_ms is negative or above 1e\+12 \(1\)"})),
+                                    r"\(2\), latency_ms is negative or above "
+                                    r"1,000,000,000,000 \(1\)"})),
     Case("folder with only .hydra/", "slo", (ROOTS, AS_OF_ARG), 0, None, setup=only_hydra,
          check=quality_says(read=1, skipped={"01-00-00_dev": r"only its \.hydra/"},
                             api_calls=100)),

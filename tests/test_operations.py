@@ -101,8 +101,11 @@ def test_release_prepare_and_notes_on_a_copy(tmp_path, capsys):
     (tmp_path / "runner" / "__init__.py").write_text('"""x"""\n\n__version__ = "0.1.0"\n')
     assert main(["prepare", "0.2.0", "--root", str(tmp_path), "--no-git"]) == 0
     assert '__version__ = "0.2.0"' in (tmp_path / "runner" / "__init__.py").read_text()
+    said = capsys.readouterr().out
+    assert "[Unreleased] moved to [0.2.0]" in said and '__version__ = "0.2.0"' in said
+    assert "not committed or tagged (--no-git)" in said
     assert main(["notes", "0.2.0", "--root", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "### Added\n- a thing\n"
     assert main(["notes", "9.9.9", "--root", str(tmp_path)]) == 1
-    assert "has no section '## [9.9.9]'" in capsys.readouterr().err
+    assert "has no section '## [9.9.9]': 9.9.9 is not released yet" in capsys.readouterr().err
     assert set_version('__version__ = "1.0.0"\n', "1.0.1") == '__version__ = "1.0.1"\n'

@@ -372,7 +372,7 @@ def test_sweeps_started_at_once_get_their_own_roots(tmp_path, launcher):
     assert_own_jobs(roots, 2)
     reports = {line for d in done for line in d.stdout.splitlines()
                if line.startswith("sweep report: ")}
-    assert reports == {f"sweep report: {root.relative_to(tmp_path) / 'sweep_report.json'}"
+    assert reports == {f"sweep report: {root.relative_to(tmp_path) / 'sweep_report.md'}"
                        for root in roots}
 
 

@@ -402,6 +402,6 @@ def test_vscode_tasks_run_the_documented_commands():
     assert by_label["test"]["args"] == ["-m", "pytest"]
     assert by_label["test"]["group"] == {"kind": "test", "isDefault": True}
     assert by_label["sweep"]["args"] == ["-m", "runner", "-m",
-                                         "adapter.faults.error_rate=0,0.01,0.05"]
+                                         "adapter.faults.error_rate=0,0.1,0.2"]
     assert by_label["plan only"]["args"] == ["-m", "runner", "plan_only=true"]
     assert all(t["problemMatcher"] == [] for t in tasks)

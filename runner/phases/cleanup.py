@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from runner.shared.tables import number
+
 if TYPE_CHECKING:
     from runner.context import RunContext
 
@@ -26,7 +28,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     for problem in problems:
         ctx.log.error(f"cleanup could not cancel {problem}")
     for record in unresolved:
-        ctx.log.error(f"order {record.client_order_id} ({record.side} {record.amount:g} "
+        ctx.log.error(f"order {record.client_order_id} ({record.side} {number(record.amount, 8)} "
                       f"{record.symbol}): outcome still unknown after reconciliation "
                       f"({record.error}); check it on the exchange by this client order id")
     ctx.exchange.close()

@@ -37,7 +37,7 @@ def mode(ctx: RunContext, endpoint: str | None = None) -> str:
 def run(ctx: RunContext) -> dict[str, Any]:
     endpoint = ctx.exchange.endpoint_kind  # builds the adapter: a bad one fails here, early
     current = mode(ctx, endpoint)
-    banner = (f"mode: {current} ({MEANING[current]}) | env={ctx.env} | "
+    banner = (f"mode: {current} — {MEANING[current]} | env={ctx.env} | "
               f"adapter={ctx.config['adapter']['name']} | endpoint: {endpoint}")
     if current == LIVE_MODE:
         ctx.log.warning("!" * 72)
