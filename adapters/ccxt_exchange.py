@@ -2,7 +2,9 @@
 
 ccxt is imported when the adapter is built, never at module import (it costs ~0.35 s).  Its
 exceptions are translated into the project's (adapters/errors.py) at this boundary; a
-Retry-After header the exchange sent travels with the error for the wrapper to honour.
+Retry-After header the exchange sent travels with the error for the wrapper to honour, and a
+network failure's message names its root cause (DNS, refused, proxy, TLS, timeout), its whole
+exception chain going to run.log at DEBUG.
 With `simulator` set, the project's exchange simulator is started on 127.0.0.1 and the client's
 API base URLs are pointed at it (env=local): the real client, no internet.
 
@@ -16,6 +18,7 @@ lets one client order id be sent twice unless a look-up proved it absent.  ccxt'
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -28,8 +31,9 @@ from adapters.ccxt_transport import (
     unsafe_base_url,
 )
 from adapters.endpoints import LOOPBACK
-from adapters.errors import OrderNotFound, translate
+from adapters.errors import NetworkFailure, OrderNotFound, translate
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 # ccxt options that would make the client re-send a request (an order!) on its own.
 CLIENT_RETRY_OPTIONS = ("maxRetriesOnFailure", "maxRetriesOnFailureDelay")
@@ -57,6 +61,7 @@ class CcxtExchange(Exchange):
                              "allowed: one of ccxt.exchanges, e.g. binance")
         self.name = exchange_id
         self.server = None
+        self._chains_logged: set[str] = set()
         if simulator is not None:
             from adapters.sim.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimServer
 
@@ -130,7 +135,14 @@ class CcxtExchange(Exchange):
             if wait is not None:
                 with contextlib.suppress(ValueError):  # an HTTP-date: let backoff decide
                     exc.retry_after_s = float(wait)
-            raise translate(exc) from exc
+            translated = translate(exc)
+            if isinstance(translated, NetworkFailure):  # for run.log: each chain's first time
+                first = str(translated) not in self._chains_logged
+                self._chains_logged.add(str(translated))
+                log.debug("%s: network failure (%s)%s", self.name, translated,
+                          "; exception chain:" if first else " (chain logged above)",
+                          exc_info=exc if first else None)
+            raise translated from exc
 
     def allow_resend(self, client_order_id: str) -> None:
         self.transport.allow_resend(client_order_id)

@@ -17,6 +17,10 @@ by the class:
 
 from __future__ import annotations
 
+import contextlib
+import re
+from urllib.parse import urlsplit
+
 
 class ExchangeError(Exception):
     """Base of every translated exchange failure."""
@@ -106,9 +110,100 @@ def translate(exc: BaseException) -> BaseException:
         target = _BY_NAME.get(klass.__name__)
         if target is not None and klass.__module__.startswith(("ccxt", "adapters")):
             wait = getattr(exc, "retry_after_s", None)
-            return target(str(exc), origin=type(exc).__name__,
+            message = str(exc)
+            if issubclass(target, NetworkFailure):
+                cause = network_cause(exc)
+                if cause and cause not in message:
+                    message = f"{message}: {cause}" if message else cause
+            return target(message, origin=type(exc).__name__,
                           retry_after_s=float(wait) if wait is not None else None)
     return exc
+
+
+def exception_chain(exc: BaseException, limit: int = 20) -> list[BaseException]:
+    """`exc` and what it came from: `__cause__` / `__context__`, else urllib3's `.reason`
+    (MaxRetryError) or `.original_error` (ProxyError), outermost first, no repeats."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < limit and all(current is not c for c in chain):
+        chain.append(current)
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                  getattr(current, "original_error", None)]
+        current = next((e for e in linked if isinstance(e, BaseException)), None)
+    return chain
+
+
+_HOST_PORT = re.compile(r"host='([^']+)', port=(\d+)")
+_URL = re.compile(r"https?://[^\s'\"),]+")
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {klass.__name__ for klass in type(exc).__mro__}
+
+
+def _endpoint(chain: list[BaseException]) -> tuple[str | None, int | None]:
+    """The host and port the client tried to reach, as its messages name them."""
+    for item in reversed(chain):  # the innermost message that names one is the most precise
+        match = _HOST_PORT.search(str(item))
+        if match:
+            return match.group(1), int(match.group(2))
+    for item in chain:
+        url = _URL.search(str(item))
+        if url:
+            with contextlib.suppress(ValueError):
+                parts = urlsplit(url.group(0))
+                default = 443 if parts.scheme == "https" else 80
+                return parts.hostname, parts.port or default
+    return None, None
+
+
+def _short(text: str, limit: int = 120) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def network_cause(exc: BaseException) -> str | None:
+    """The root cause of a network failure in a few words, one line (e.g. "DNS lookup failed for
+    api.binance.com"), read from the exception chain; None when it names nothing specific.
+
+    Matched by class name (requests, urllib3, socket, ssl), so nothing needs importing."""
+    chain = exception_chain(exc)
+    host, port = _endpoint(chain)
+    where = host or "the exchange"
+    where_port = f"{host}:{port}" if host and port else where
+    names: set[str] = set()
+    for item in chain:
+        names |= _names(item)
+    proxy = "ProxyError" in names
+    prefix = "proxy failed: " if proxy else ""
+    if proxy:  # the host and port in the messages are the exchange's, not the proxy's
+        where = where_port = "the proxy"
+    for item in reversed(chain):  # innermost first: the most specific cause
+        kinds = _names(item)
+        if kinds & {"gaierror", "NameResolutionError"}:
+            return f"{prefix}DNS lookup failed for {where}"
+        if isinstance(item, ConnectionRefusedError):
+            return f"{prefix}connection refused by {where_port}"
+        if isinstance(item, ConnectionResetError):
+            return f"{prefix}connection reset by {where_port}"
+        if "SSLError" in kinds:
+            reason = getattr(item, "reason", None)
+            detail = reason if isinstance(reason, str) else (getattr(item, "verify_message", None)
+                                                             or str(item))
+            return f"TLS error with {where}: {_short(detail, 80)}"
+        if "ConnectTimeoutError" in kinds or "ConnectTimeout" in kinds:
+            return f"{prefix}connection to {where_port} timed out"
+        if "ReadTimeoutError" in kinds or "ReadTimeout" in kinds:
+            return f"no answer from {where} in time (read timeout)"
+        if isinstance(item, TimeoutError):
+            return f"{prefix}timed out talking to {where_port}"
+    if proxy:
+        inner = next((i for i in reversed(chain) if "ProxyError" in _names(i)), None)
+        return "proxy failed" + (f": {_short(str(inner), 100)}" if inner is not None else "")
+    for item in reversed(chain):
+        if isinstance(item, OSError) and item.strerror:
+            return f"{_short(item.strerror, 80)} ({where_port})"
+    return None
 
 
 def error_name(exc: BaseException) -> str:

@@ -20,6 +20,20 @@ MEANING = {
     "ORDERS ENABLED (non-live)": "orders are PLACED, on a simulated or sandbox exchange",
     LIVE_MODE: "orders are PLACED WITH REAL MONEY",
 }
+# Where each env's config (conf/env/*.yaml) reads the ccxt adapter's keys from.
+KEY_VARIABLES = {
+    "testnet": ("BINANCE_TESTNET_API_KEY", "BINANCE_TESTNET_API_SECRET"),
+    "live": ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
+}
+CCXT_TARGET = "adapters.ccxt_exchange.CcxtExchange"
+
+
+def key_variables(env: str) -> str:
+    """What to set for this env's API keys, in words."""
+    names = KEY_VARIABLES.get(env)
+    if names is None:
+        return "adapter.api_key and adapter.secret"
+    return f"{names[0]} and {names[1]} (environment or .env)"
 
 
 def mode(ctx: RunContext, endpoint: str | None = None) -> str:
@@ -45,6 +59,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
         ctx.log.warning("!" * 72)
     else:
         (ctx.log.info if current.endswith("DRY-RUN") else ctx.log.warning)(banner)
+    if ctx.config["adapter"].get("_target_") == CCXT_TARGET and not ctx.exchange.has_keys:
+        ctx.log.warning(f"no API keys: signed calls (balances, orders) will be skipped; set "
+                        f"{key_variables(ctx.env)} for env={ctx.env} (docs/ADAPTERS.md)")
     probe = ctx.run_dir / ".write_probe"
     try:
         probe.write_bytes(b"ok")
