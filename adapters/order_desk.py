@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.endpoints import IN_PROCESS, LOOPBACK, REAL_MONEY, SANDBOX
 from adapters.errors import (
+    ExchangeError,
     NetworkFailure,
     OrderOutcomeUnknown,
     OrderRefused,
@@ -31,7 +32,7 @@ from adapters.errors import (
     error_name,
     is_retryable,
 )
-from adapters.ledger import OPEN, OrderLedger, OrderRecord, order_status
+from adapters.ledger import NOT_PLACED, OPEN, OrderLedger, OrderRecord, order_status
 from adapters.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -81,8 +82,7 @@ class OrderDesk:
                         "(validated, never placed)", client_order_id)
             test = True
         previous = self.ledger.get(client_order_id)
-        if previous is not None and not previous.test and previous.status not in (
-                "refused", "rejected", "rejected_locally", "failed", "not_found"):
+        if previous is not None and not previous.test and previous.status not in NOT_PLACED:
             raise OrderRefused(f"order guard: client order id {client_order_id} was already sent "
                                f"(status {previous.status}); use a new id for a new order")
         record = self.ledger.begin(OrderRecord(
@@ -272,8 +272,6 @@ class OrderDesk:
 def _outcome_unknown(exc: BaseException) -> bool:
     """Could the request have taken effect?  Yes for network failures and for anything the
     adapter did not translate (an unexpected exception proves nothing)."""
-    from adapters.errors import ExchangeError
-
     return isinstance(exc, (NetworkFailure, ResendRefused)) or not isinstance(exc, ExchangeError)
 
 
