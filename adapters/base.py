@@ -64,6 +64,7 @@ class EventSink(Protocol):
         attempt: int = 1,
         symbol: str | None = None,
         phase: str | None = None,
+        final: bool | None = None,
     ) -> None: ...
 
 

@@ -4,6 +4,12 @@ Phases never time or record exchange calls themselves: `InstrumentedExchange` re
 attempt exactly once (latency, ok, error class, attempt number) and retries idempotent reads on
 retryable errors.  It is also the exchange boundary's order desk (adapters/order_desk.py): every
 order request passes the order gate, lands in the order ledger, and is never re-sent blindly.
+
+Each attempt's event also says whether it is the last of its logical call (`final`, see
+runner/shared/events.py): the error-rate SLI counts a call once, by its final outcome.  Whether a
+failed attempt is retried is decided once, before its event is recorded, and the loop acts on
+that decision only; if the wait before the retry is cut short, the call's end is recorded as an
+abandoned attempt (see `_wait_to_retry`), so a call never ends on an attempt marked final=false.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import EventSink, Exchange, Market, Order
@@ -24,6 +31,20 @@ log = logging.getLogger(__name__)
 
 # The calls recorded as kind="order": those that create or change an order.
 ORDER_CALLS = frozenset({"create_order", "cancel_order"})
+
+
+def _kind(name: str) -> str:
+    return "order" if name in ORDER_CALLS else "api_call"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One recorded attempt: its value, or its error and whether another attempt follows (the
+    decision its event recorded as final = not retry)."""
+
+    value: Any = None
+    error: Exception | None = None
+    retry: bool = False
 
 
 class InstrumentedExchange:
@@ -71,17 +92,28 @@ class InstrumentedExchange:
 
     # -- the one recording/retrying path -------------------------------------------------
 
-    def _attempt(self, name: str, call: Callable[[], Any], attempt: int, symbol: str | None) -> Any:
-        kind = "order" if name in ORDER_CALLS else "api_call"
+    def _run_attempt(self, name: str, call: Callable[[], Any], attempt: int,
+                     symbol: str | None, retries: Callable[[Exception, int], bool]) -> Attempt:
+        """One attempt, recorded exactly once.
+
+        On failure `retries(error, attempt)` decides whether another attempt of this call
+        follows, before the event is recorded: the event carries the decision (final = not
+        retry), and the caller acts on `Attempt.retry` and nothing else, so the two can never
+        disagree.  Only Exceptions are caught; a BaseException (KeyboardInterrupt) propagates
+        unrecorded.
+        """
+        kind = _kind(name)
         started = time.perf_counter()
         try:
             value = call()
         except Exception as exc:
+            retry = retries(exc, attempt)
             self.sink.record(kind, name, False, self._latency(started), error_name(exc),
-                             attempt, symbol)
-            raise
-        self.sink.record(kind, name, True, self._latency(started), None, attempt, symbol)
-        return value
+                             attempt, symbol, final=not retry)
+            return Attempt(error=exc, retry=retry)
+        self.sink.record(kind, name, True, self._latency(started), None, attempt, symbol,
+                         final=True)
+        return Attempt(value=value)
 
     def _latency(self, started: float) -> float:
         simulated = self.inner.simulated_latency_ms
@@ -95,15 +127,37 @@ class InstrumentedExchange:
     def _with_retries(self, name: str, call: Callable[[], Any], symbol: str | None = None,
                       policy: RetryPolicy | None = None) -> Any:
         policy = policy or self.policy
+
+        def retries(exc: Exception, attempt: int) -> bool:
+            """The one retry decision (any further reason to stop retrying belongs here)."""
+            return attempt < policy.max_attempts and is_retryable(exc)
+
         attempt = 1
         while True:
-            try:
-                return self._attempt(name, call, attempt, symbol)
-            except Exception as exc:
-                if attempt >= policy.max_attempts or not is_retryable(exc):
-                    raise
-                self._backoff(name, exc, attempt, policy)
-                attempt += 1
+            tried = self._run_attempt(name, call, attempt, symbol, retries)
+            if tried.error is None:
+                return tried.value
+            if not tried.retry:
+                raise tried.error
+            self._wait_to_retry(name, tried.error, attempt, symbol, policy)
+            attempt += 1
+
+    def _wait_to_retry(self, name: str, exc: BaseException, attempt: int, symbol: str | None,
+                       policy: RetryPolicy | None = None) -> None:
+        """Back off before attempt `attempt + 1`, whose predecessor was recorded final=false.
+
+        Should the wait be cut short (KeyboardInterrupt in the main thread, a sleep that raises
+        on a stop request), the call ends here without the retry its last event announced.  Its
+        end is then recorded as attempt `attempt + 1`, abandoned before it was sent (ok false,
+        no latency, the interruption's class as error, final true; like a refused order, an
+        attempt that never reached the exchange), and the interruption propagates.
+        """
+        try:
+            self._backoff(name, exc, attempt, policy)
+        except BaseException as stop:
+            self.sink.record(_kind(name), name, False, None, error_name(stop), attempt + 1,
+                             symbol, final=True)
+            raise
 
     def _backoff(self, name: str, exc: BaseException, attempt: int,
                  policy: RetryPolicy | None = None) -> None:

@@ -107,7 +107,7 @@ class OrderDesk:
         except OrderRefused as exc:
             record.settle("refused", error=str(exc))
             self.exchange.sink.record("order", "create_order", False, None, "OrderRefused", 1,
-                                      record.symbol)
+                                      record.symbol, final=True)
             raise
 
     def _send(self, record: OrderRecord, test: bool) -> Order:
@@ -133,39 +133,55 @@ class OrderDesk:
         return order
 
     def _place(self, record: OrderRecord) -> Order:
+        """Send an order for real.  Only a request refused before processing (rate limit) is
+        retried blindly; one whose outcome may be unknown is looked up first, and resent (the
+        next attempt number) only once the look-up proves the exchange never had it.
+
+        An attempt whose outcome may be unknown is recorded final=true: its event is recorded
+        before the look-up that decides whether anything follows, and most often nothing does
+        (the order is found, or the look-up fails).  A resend after "not found" therefore
+        counts as a call of its own (conservative: the lost request counts as a failed call).
+        """
         exchange, policy = self.exchange, self.exchange.policy
+
+        def retries(exc: Exception, attempt: int) -> bool:
+            """Retried without a look-up: a retryable refusal before processing, never a
+            request that may have been processed."""
+            return (not _outcome_unknown(exc) and attempt < policy.max_attempts
+                    and is_retryable(exc))
+
         attempt = 1
         while True:
             record.sent_at = time.monotonic()
-            try:
-                order = exchange._attempt("create_order", lambda: self._send(record, False),
-                                          attempt, record.symbol)
-            except RequestRejected as exc:  # a definite no: nothing was placed
+            tried = exchange._run_attempt("create_order", lambda: self._send(record, False),
+                                          attempt, record.symbol, retries)
+            exc = tried.error
+            if exc is None:
+                record.settle(order_status(tried.value), order=tried.value)
+                return tried.value
+            if isinstance(exc, RequestRejected):  # a definite no: nothing was placed
                 record.settle("rejected", error=f"{error_name(exc)}: {exc}")
-                raise
-            except Exception as exc:
-                if not _outcome_unknown(exc):  # refused before processing (rate limit, guard)
-                    if attempt < policy.max_attempts and is_retryable(exc):
-                        exchange._backoff("create_order", exc, attempt)
-                        attempt += 1
-                        continue
-                    refused = isinstance(exc, OrderRefused)
-                    record.settle("refused" if refused else "failed",
-                                  error=f"{error_name(exc)}: {exc}")
-                    raise
-                found = self.look_up(record, cause=exc)  # raises OrderOutcomeUnknown
-                if found is not None:
-                    return found
-                if attempt < policy.max_attempts and (is_retryable(exc)
-                                                      or isinstance(exc, ResendRefused)):
-                    exchange.inner.allow_resend(record.client_order_id)
-                    record.status = "sending"
-                    exchange._backoff("create_order", exc, attempt)
+                raise exc
+            if not _outcome_unknown(exc):  # refused before processing (rate limit, guard)
+                if tried.retry:
+                    exchange._wait_to_retry("create_order", exc, attempt, record.symbol)
                     attempt += 1
                     continue
-                raise
-            record.settle(order_status(order), order=order)
-            return order
+                refused = isinstance(exc, OrderRefused)
+                record.settle("refused" if refused else "failed",
+                              error=f"{error_name(exc)}: {exc}")
+                raise exc
+            found = self.look_up(record, cause=exc)  # raises OrderOutcomeUnknown
+            if found is not None:
+                return found
+            if attempt < policy.max_attempts and (is_retryable(exc)
+                                                  or isinstance(exc, ResendRefused)):
+                exchange.inner.allow_resend(record.client_order_id)
+                record.status = "sending"
+                exchange._backoff("create_order", exc, attempt)
+                attempt += 1
+                continue
+            raise exc
 
     # -- looking up and reconciling -------------------------------------------------------
 

@@ -28,6 +28,7 @@ class RunContext:
     run_id: str
     recorder: Recorder
     stop: threading.Event = field(default_factory=threading.Event)
+    started_at: str | None = None  # ISO 8601, result.json's started_at
     # What the built-in phases produce for later ones (runner/run_data.py lists who sets what).
     data: RunData = field(default_factory=RunData)
     # For users' own module:function phases only: anything they keep across attempts and phases

@@ -182,6 +182,7 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     from runner.executor import Executor, Outcome, utc_now
     from runner.order_book import unresolved_line
     from runner.phases.preflight import mode
+    from runner.phases.report import final_report
     from runner.recorder import Recorder
     from runner.result import RESULT_NAME, build_result, write_json_atomic
     from runner.shared.logs import add_run_log, configure_console, remove_sink
@@ -194,11 +195,11 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     run_id = new_run_id(plan.env)
     recorder = Recorder(run_id, plan.env, run_dir, flush_interval_s=config["journal_flush_s"])
     recorder.start()
+    started_at, started = utc_now(), time.perf_counter()
     ctx = RunContext(config=config, run_dir=run_dir, run_id=run_id, recorder=recorder,
-                     stop=signals.STOP)
+                     stop=signals.STOP, started_at=started_at)
     ctx.log.info(f"run {run_id}: env={plan.env} adapter={plan.adapter} "
                  f"mode: {mode(ctx)} -> {run_dir}")
-    started_at, started = utc_now(), time.perf_counter()
     alive = threading.Event()
     beats = start_heartbeat(recorder, config["heartbeat_s"], alive)
     executor = Executor(plan, ctx, config["health"]["checks"], seed=config["seed"])
@@ -215,16 +216,22 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
         alive.set()
         beats.join()
         recorder.close()
+    ended_at = utc_now()
+    if ctx.data.slo is not None:  # the report phase ran: judge all events, as of the end
+        how = decide(outcome.status, signal=outcome.signal_name,
+                     unresolved=unresolved_line(orders))
+        final_report(ctx, how.status, started_at, ended_at)
     verdict = decide(outcome.status, signal=outcome.signal_name,
                      unresolved=unresolved_line(orders), slo=ctx.data.slo)
     for reason in verdict.reasons:
         ctx.log.error(reason)
     result = build_result(run_id=run_id, config=config, phases=outcome.phases, verdict=verdict,
-                          started_at=started_at, ended_at=utc_now(),
+                          started_at=started_at, ended_at=ended_at,
                           duration_s=time.perf_counter() - started,
                           kinds=recorder.counts_by_kind(), slo=ctx.data.slo, orders=orders)
     result = with_late_signal(result, verdict)
     write_json_atomic(result, run_dir / RESULT_NAME)
+    recorder.release()  # from now on a reader sees a finished run (slo/runs.py)
     print_summary(result, run_dir)
     remove_sink(sink)
     return result["exit_code"]

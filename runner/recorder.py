@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from runner.shared.events import JOURNAL_NAME, PARQUET_NAME, ROW_COLUMNS, polars_schema
 from runner.shared.files import write_parquet_atomic
+from runner.shared.liveness import hold_while_alive
 
 if TYPE_CHECKING:
     import polars as pl
@@ -53,6 +54,7 @@ class Recorder:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _sync_due: threading.Event = field(default_factory=threading.Event, repr=False)
     _threads: list[threading.Thread] = field(default_factory=list, repr=False)
+    _lock_fd: int | None = field(default=None, repr=False)  # held while alive: release()
     _fd: int | None = field(default=None, repr=False)
     _bound: _PhaseBinding = field(default_factory=_PhaseBinding, repr=False)
     # Journal flush lead, as fractions of flush_interval_s: at least LEAD_MIN (the margin for a
@@ -72,10 +74,13 @@ class Recorder:
         attempt: int = 1,
         symbol: str | None = None,
         phase: str | None = None,
+        final: bool | None = None,
     ) -> None:
+        """One event.  `final` only for exchange calls (api_call, order): whether this attempt is
+        the last of its logical call (runner/shared/events.py); None for every other kind."""
         if self.enabled:
             self._rows.append((time.time_ns() // 1000, phase or self._bound.phase or self.phase,
-                               kind, name, ok, latency_ms, error, attempt, symbol))
+                               kind, name, ok, latency_ms, error, attempt, symbol, final))
 
     def bind_phase(self, phase: str | None) -> None:
         """Attribute this thread's events to `phase`, even after the run has moved on."""
@@ -122,6 +127,7 @@ class Recorder:
         import polars  # noqa: F401  (here: a first import under a busy producer took seconds)
 
         self.journal_path.touch()
+        self._lock_fd = hold_while_alive(self.journal_path)
         self._threads = [threading.Thread(target=self._journal_loop, name="journal", daemon=True),
                          threading.Thread(target=self._sync_loop, name="journal-fsync",
                                           daemon=True)]
@@ -216,6 +222,14 @@ class Recorder:
         while view:
             view = view[os.write(self._fd, view):]
         self._sync_due.set()
+
+    def release(self) -> None:
+        """Give up the journal's lock once result.json is written: until then a reader sees a
+        live run (slo/runs.py), afterwards a finished one.  The kernel releases it on any
+        death of the process, which is how a reader tells a crash from a run still going."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
 
     # -- output --------------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 US_PER_HOUR = 3_600_000_000
 DAY_US = 86_400_000_000
 MAX_BURN_DOWN_POINTS = 200
+# Burn-down steps, finest first (us): 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 12 h, 1 d.
+STEPS_US = tuple(m * 60_000_000 for m in (1, 5, 15, 60, 180, 360, 720, 1440))
 SIGNIFICANT = 6
 
 
@@ -95,9 +97,12 @@ def _burn(valid: int, good: int, budget_ratio: Fraction, min_events: int) -> Fra
 
 def _burn_down(units: Units, as_of_us: int, window_us: int, allowed_bad: Fraction
                ) -> list[dict[str, Any]]:
-    """Budget remaining at each day (each unit if W < 2 d; <= ~200 points) of the window."""
-    step = DAY_US if window_us >= 2 * DAY_US else units.length
-    if window_us / step > MAX_BURN_DOWN_POINTS:
+    """Budget remaining over the window, at the finest of the STEPS (never finer than a
+    unit) that keeps it to MAX_BURN_DOWN_POINTS: a 7-day window every hour, 30 days every
+    6 hours, so a short window's chart is a curve, not a handful of points."""
+    step = next((s for s in STEPS_US if s >= units.length
+                 and window_us / s <= MAX_BURN_DOWN_POINTS), None)
+    if step is None:
         step = -(-window_us // MAX_BURN_DOWN_POINTS // units.length) * units.length
     start = as_of_us - window_us
     times = [*range(start, as_of_us, step), as_of_us]
@@ -109,11 +114,28 @@ def _burn_down(units: Units, as_of_us: int, window_us: int, allowed_bad: Fractio
     return points
 
 
-def _status(valid: int, min_events: int, budget_remaining: Fraction | None, firing: bool,
+def _sli_per_day(units: Units, as_of_us: int, window_us: int) -> list[dict[str, Any]]:
+    """Valid, good and SLI per UTC day of the window (the first and last day in part)."""
+    start = as_of_us - window_us
+    days = []
+    for day in range(start // DAY_US * DAY_US, as_of_us, DAY_US):
+        lo, hi = max(day, start), min(day + DAY_US, as_of_us)
+        # The window's first unit may start before it (as in Units.window): it counts there.
+        first = (bisect_right(units.starts, start - units.length) if lo == start
+                 else bisect_left(units.starts, lo))
+        last = bisect_left(units.starts, hi)
+        valid = units.valid[last] - units.valid[first]
+        good = units.good[last] - units.good[first]
+        days.append({"day": _iso(day)[:10], "valid": valid, "good": good,
+                     "sli": rounded(Fraction(good, valid)) if valid else None})
+    return days
+
+
+def _status(valid: int, sufficient: bool, budget_remaining: Fraction | None, firing: bool,
             at_risk_below: Fraction) -> str:
     if valid == 0 or budget_remaining is None:
         return "no_data"
-    if valid < min_events:
+    if not sufficient:
         return "insufficient_data"
     if budget_remaining < 0:
         return "breached"
@@ -137,18 +159,22 @@ def objective_report(o: Objective, units: Units, as_of_us: int, at_risk_below: f
         remaining = allowed_bad - bad
         if timeslices:
             remaining *= Fraction(units.length, 60_000_000)  # slices -> minutes
+    # Enough data to judge: valid events, or for Timeslices slices that were measured.
+    sufficient = (measured if timeslices else valid) >= max(o.min_events, 1)
     burns: dict[timedelta, tuple[Fraction | None, int]] = {}
     for window in o.burn_windows:
         v, g, _ = units.window(as_of_us, to_us(window))
-        burns[window] = (_burn(v, g, budget_ratio, o.min_events), v)
+        burns[window] = (_burn(v, g, budget_ratio, o.alert_min_events), v)
     alerts = []
     for tier in o.tiers:
-        k = _exact(tier.budget_fraction) * Fraction(to_us(o.window), to_us(tier.long))
+        # The tier's k, but never below 1: a burn under 1 spends less than the budget allows.
+        k = max(_exact(tier.budget_fraction) * Fraction(to_us(o.window), to_us(tier.long)), 1)
         burn_long, burn_short = burns[tier.long][0], burns[tier.short][0]
-        firing = (burn_long is not None and burn_short is not None
+        firing = (sufficient and burn_long is not None and burn_short is not None
                   and burn_long > k and burn_short > k)
         alerts.append({"severity": tier.severity, "long": format_duration(tier.long),
                        "short": format_duration(tier.short), "k": rounded(k),
+                       "budget_fraction": tier.budget_fraction,
                        "burn_long": rounded(burn_long), "burn_short": rounded(burn_short),
                        "firing": firing})
     current = burns[o.tiers[0].long][0] if o.tiers else None
@@ -177,8 +203,9 @@ def objective_report(o: Objective, units: Units, as_of_us: int, at_risk_below: f
                        for w, (b, v) in burns.items()],
         "alerts": alerts,
         "time_to_exhaustion_h": rounded(exhaustion),
-        "status": _status(valid, o.min_events, budget_remaining,
+        "status": _status(valid, sufficient, budget_remaining,
                           any(a["firing"] for a in alerts), _exact(at_risk_below)),
         "min_events": o.min_events,
         "burn_down": _burn_down(units, as_of_us, window_us, allowed_bad),
+        "sli_per_day": _sli_per_day(units, as_of_us, window_us),
     }

@@ -23,21 +23,24 @@ The budget arithmetic on those sums (exact fractions, then rounded) is slo/budge
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from runner.shared.errors import ConfigError
 from slo.budget import EPOCH, Units, objective_report, to_us
 from slo.conditions import all_of
-from slo.durations import as_utc
+from slo.durations import as_utc, utc_timestamps
 from slo.quality import broken
+from slo.runs import RunInfo, completion_frame, lifetimes_frame
 from slo.spec import Objective, SloSpec
 
 if TYPE_CHECKING:
     import polars as pl
 
 BUCKET = timedelta(minutes=1)
+EVENTS = "events"  # the query's count of rows per group (a run's events, for the run tables)
 INVALID = "invalid"  # the query's count of rows that break the event contract (slo/quality.py)
 
 
@@ -83,21 +86,6 @@ def make_grid(spec: SloSpec, as_of: datetime, bucket: timedelta = BUCKET) -> Win
                       bucket_us=bucket_us, slice_keys=slice_keys)
 
 
-def _ts_expr(schema: Any) -> pl.Expr:
-    """`ts` as Datetime(us, UTC), whatever unit or zone the frame has."""
-    import polars as pl
-
-    ts = pl.col("ts")
-    dtype = schema["ts"]
-    if not isinstance(dtype, pl.Datetime):
-        raise ConfigError(f"events: column ts is {dtype}; allowed: a Datetime column")
-    if dtype.time_zone is None:
-        ts = ts.dt.replace_time_zone("UTC")
-    elif dtype.time_zone != "UTC":
-        ts = ts.dt.convert_time_zone("UTC")
-    return ts.dt.cast_time_unit("us") if dtype.time_unit != "us" else ts
-
-
 def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: WindowGrid
                 ) -> pl.LazyFrame:
     """The single aggregation over the events that every number of the report comes from."""
@@ -109,7 +97,7 @@ def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: Window
     if missing:
         raise ConfigError(f"events: column(s) {', '.join(missing)} are used by the objectives "
                           f"but not in the events read (columns: {', '.join(schema.names())})")
-    ts = _ts_expr(schema)
+    ts = utc_timestamps(schema)
     bad = broken(schema.names())  # out-of-contract rows (NaN latency, ...): counted, never judged
     start = EPOCH + timedelta(microseconds=plan.start_us)
     as_of = EPOCH + timedelta(microseconds=plan.as_of_us)
@@ -125,7 +113,7 @@ def build_query(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, plan: Window
         aggs.append(valid.sum().cast(pl.Int64).alias(plan.valid_col(i)))
         aggs.append((valid & all_of(o.good)).sum().cast(pl.Int64).alias(plan.good_col(i)))
     aggs += [ts_us.min().alias("first_us"), ts_us.max().alias("last_us"),
-             bad.sum().cast(pl.Int64).alias(INVALID)]
+             bad.sum().cast(pl.Int64).alias(INVALID), pl.len().cast(pl.Int64).alias(EVENTS)]
     return (events.filter((ts >= start) & (ts < as_of))
             .group_by(keys).agg(aggs))
 
@@ -142,27 +130,47 @@ def _occurrence_units(fine: pl.DataFrame, i: int, plan: WindowGrid) -> Units:
                     [1 if c else 0 for c in counts])
 
 
-def _expected_slices(fine: pl.DataFrame, key: str, size: int) -> pl.DataFrame:
-    """Slice indices overlapping some run's lifetime (first to last event), once each."""
+def alive_slices(fine: pl.DataFrame, key: str, size: int, plan: WindowGrid,
+                 lifetimes: pl.DataFrame | None) -> pl.DataFrame:
+    """(run_id, slice, downtime) for every slice a run was alive in, within the query's range.
+
+    A lifetime runs from the run's start to its end as its run folder tells them
+    (slo/runs.py: result.json, or a crashed run's journal), else from its first to its last
+    event in the range; a crashed run's lifetime takes one more slice (`downtime`: its crash)."""
     import polars as pl
 
-    lifetimes = fine.group_by("run_id").agg(pl.col("first_us").min(), pl.col("last_us").max())
-    return (lifetimes.select(pl.int_ranges(pl.col("first_us") // size,
-                                           pl.col("last_us") // size + 1).alias(key))
-            .explode(key).unique().drop_nulls())
+    spans = fine.group_by("run_id").agg(pl.col("first_us").min(), pl.col("last_us").max())
+    if lifetimes is not None and lifetimes.height:
+        spans = spans.join(lifetimes, on="run_id", how="full", coalesce=True).select(
+            "run_id", pl.min_horizontal("start_us", "first_us").alias("first_us"),
+            pl.max_horizontal("end_us", "last_us").alias("last_us"),
+            pl.col("crashed").fill_null(False).cast(pl.Int64).alias("extra"))
+    else:
+        spans = spans.with_columns(pl.lit(0, pl.Int64).alias("extra"))
+    crash = pl.col("last_us") // size + pl.col("extra")
+    first = (pl.col("first_us") // size).clip(lower_bound=plan.start_us // size)
+    last = crash.clip(upper_bound=plan.as_of_us // size)
+    return (spans.drop_nulls(["first_us", "last_us"])
+            .select("run_id", first.alias("lo"), last.alias("hi"),
+                    pl.when(pl.col("extra") > 0).then(crash).alias("crash"))
+            .filter(pl.col("lo") <= pl.col("hi"))
+            .select("run_id", "crash", pl.int_ranges(pl.col("lo"), pl.col("hi") + 1).alias(key))
+            .explode(key)
+            .select("run_id", key, (pl.col(key) == pl.col("crash")).fill_null(False)
+                    .alias("downtime")))
 
 
 def _timeslice_units(fine: pl.DataFrame, i: int, o: Objective, plan: WindowGrid,
-                     expected: dict[int, pl.DataFrame]) -> Units:
+                     alive: dict[int, pl.DataFrame], lifetimes: pl.DataFrame | None) -> Units:
     import polars as pl
 
     size = to_us(o.slice)  # type: ignore[arg-type]
     key = plan.slice_keys[size]
-    if size not in expected:
-        expected[size] = _expected_slices(fine, key, size)
+    if size not in alive:
+        alive[size] = alive_slices(fine, key, size, plan, lifetimes)
     valid, good = WindowGrid.valid_col(i), WindowGrid.good_col(i)
     per_slice = fine.group_by(key).agg(pl.col(valid).sum(), pl.col(good).sum())
-    slices = (expected[size].join(per_slice, on=key, how="left")
+    slices = (alive[size].select(key).unique().join(per_slice, on=key, how="left")
               .with_columns(pl.col(valid, good).fill_null(0))
               .sort(key))
     measured = (slices[valid] > 0).cast(pl.Int64).to_list()
@@ -178,6 +186,9 @@ class Assessment:
 
     objectives: list[dict[str, Any]]
     invalid: dict[str | None, int]
+    events_by_run: dict[str | None, int] = field(default_factory=dict)  # in the horizon
+    # {objective: {run_id: bad events or slices}}, when explained (slo/causes.py)
+    bad_by_run: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def evaluate(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, as_of: datetime,
@@ -186,25 +197,57 @@ def evaluate(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, as_of: datetime
     return assess(events, spec, as_of, bucket).objectives
 
 
+def with_completions(events: pl.LazyFrame, runs: Sequence[RunInfo]) -> pl.LazyFrame:
+    """The events plus one derived `run`/`completion` event per run (slo/runs.py)."""
+    import polars as pl
+
+    names = events.collect_schema().names()
+    return pl.concat([events, completion_frame(list(runs), names).lazy()],
+                     how="vertical_relaxed")
+
+
 def assess(events: pl.LazyFrame | pl.DataFrame, spec: SloSpec, as_of: datetime,
-           bucket: timedelta = BUCKET) -> Assessment:
+           bucket: timedelta = BUCKET, runs: Sequence[RunInfo] | None = None, *,
+           explain: bool = False) -> Assessment:
     """`evaluate`, plus the count of out-of-contract events per run.
 
-    The events are read once: one query, collected once, then every window is derived from
-    its small result."""
+    `runs`: the run folders' facts (slo/runs.py) — their completion events are judged, their
+    lifetimes (with a crash's downtime) bound the uptime slices.  `explain`: add each
+    objective's contributors (slo/causes.py), from a second read of only the runs that had
+    bad events (a shared cache would hold every event in memory: 12 GiB at 100M events).
+    Without it the events are read once: one query, collected once, then every window is
+    derived from its small result."""
     import polars as pl
 
     if not spec.objectives:
         return Assessment([], {})
     plan = make_grid(spec, as_of, bucket)
+    events = events.lazy()
+    if runs:
+        events = with_completions(events, runs)
+    lifetimes = lifetimes_frame(list(runs)) if runs else None
     # Streaming keeps memory flat however many events there are (100M events: ~390 MiB).
     fine = build_query(events, spec, plan).collect(engine="streaming")
-    per_run = fine.group_by("run_id").agg(pl.col(INVALID).sum()).filter(pl.col(INVALID) > 0)
-    invalid = dict(zip(per_run["run_id"].to_list(), per_run[INVALID].to_list(), strict=True))
-    expected: dict[int, pl.DataFrame] = {}
+    bad = None
+    if explain:  # a second streaming read, of the runs that had bad events only
+        from slo.causes import bad_events_query
+
+        bad = bad_events_query(events, spec, plan, fine).collect(engine="streaming")
+    per_run = fine.group_by("run_id").agg(pl.col(INVALID, EVENTS).sum())
+    with_invalid = per_run.filter(pl.col(INVALID) > 0)
+    invalid = dict(zip(with_invalid["run_id"].to_list(), with_invalid[INVALID].to_list(),
+                       strict=True))
+    events_by_run = dict(zip(per_run["run_id"].to_list(), per_run[EVENTS].to_list(),
+                             strict=True))
+    alive: dict[int, pl.DataFrame] = {}
     reports = []
     for i, o in enumerate(spec.objectives):
-        units = (_timeslice_units(fine, i, o, plan, expected) if o.budgeting == "Timeslices"
-                 else _occurrence_units(fine, i, plan))
+        units = (_timeslice_units(fine, i, o, plan, alive, lifetimes)
+                 if o.budgeting == "Timeslices" else _occurrence_units(fine, i, plan))
         reports.append(objective_report(o, units, plan.as_of_us, spec.at_risk_below))
-    return Assessment(reports, invalid)
+    bad_by_run = {}
+    if bad is not None:
+        from slo.causes import attach_contributors
+
+        bad_by_run = attach_contributors(reports, spec, plan, bad, fine, alive)
+    return Assessment(reports, invalid, events_by_run, bad_by_run)

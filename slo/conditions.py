@@ -22,9 +22,11 @@ OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "not_null"
 LIST_OPS = ("in", "not_in")
 NO_VALUE_OPS = ("is_null", "not_null")
 ORDER_OPS = ("lt", "le", "gt", "ge")
+# The recorded kinds, and `run`: one event per run folder, derived by slo/runs.py (completion).
+JUDGED_KINDS = (*KINDS, "run")
 # The kind of value each event column holds (schema v1, runner/shared/events.py).
 FIELD_TYPES = {name: "string" for name in COLUMNS} | {
-    "ts": "time", "ok": "bool", "latency_ms": "number", "attempt": "integer"}
+    "ts": "time", "ok": "bool", "latency_ms": "number", "attempt": "integer", "final": "bool"}
 _DESCRIBE = {"string": "text", "bool": "true or false", "number": "a number",
              "integer": "a whole number", "time": "an ISO 8601 time such as 2026-11-24T02:00:00Z"}
 
@@ -111,10 +113,10 @@ def condition_problems(raw: Any, key: str) -> list[str]:
         problems.append(f"{key}.value: {value!r} is not allowed; allowed: {_expected(kind, op)} "
                         f"(field {field})")
     elif field == "kind" and op not in ORDER_OPS:
-        unknown = [v for v in items if v not in KINDS]
+        unknown = [v for v in items if v not in JUDGED_KINDS]
         if unknown:
             problems.append(f"{key}.value: {value!r} is not allowed; allowed: event kinds "
-                            + ", ".join(KINDS))
+                            + ", ".join(JUDGED_KINDS))
     return problems
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 PATTERN = r"^[1-9][0-9]*[smhdw]$"
@@ -52,3 +56,20 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def utc_timestamps(schema: Any) -> pl.Expr:
+    """`ts` as Datetime(us, UTC), whatever unit or zone the frame has."""
+    import polars as pl
+
+    ts = pl.col("ts")
+    dtype = schema["ts"]
+    if not isinstance(dtype, pl.Datetime):
+        from runner.shared.errors import ConfigError
+
+        raise ConfigError(f"events: column ts is {dtype}; allowed: a Datetime column")
+    if dtype.time_zone is None:
+        ts = ts.dt.replace_time_zone("UTC")
+    elif dtype.time_zone != "UTC":
+        ts = ts.dt.convert_time_zone("UTC")
+    return ts.dt.cast_time_unit("us") if dtype.time_unit != "us" else ts

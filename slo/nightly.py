@@ -12,12 +12,16 @@ Every bad input ends in one `error:` line, never a traceback:
   before the long read, and nothing is half-written (slo/report.py).
 Bad data is never fatal: a run folder that cannot be read, or read whole, is skipped or read in
 part, counted and named in the report's data-quality section (slo/read.py).  Exit 3 when an
-objective is breached or its budget is exhausted and `fail_on_breach` is set.
+objective is breached and `fail_on_breach` is set, or the go-live verdict is NOT READY and
+`fail_on_not_ready` is set (slo/steps.py: the same rule as the runner's).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.shared.errors import (
@@ -28,10 +32,13 @@ from runner.shared.errors import (
 )
 
 if TYPE_CHECKING:
-
     from slo.report import WriteError
 
+from slo.causes import describe_runs
+from slo.readiness import readiness
 from slo.rebuild import rebuild_run
+from slo.run_table import crashed_list, in_window, runs_table
+from slo.runs import RunInfo, run_facts
 from slo.settings import OUTPUT_FIX, DataError, Settings
 from slo.steps import (
     data_quality,
@@ -124,9 +131,8 @@ def nightly(settings: Settings) -> int:
     from loguru import logger
 
     from runner.shared import signals
-    from slo.compute import assess
     from slo.read import discover, name_invalid
-    from slo.report import check_writable, nightly_report, render_report, write_files
+    from slo.report import check_writable, nightly_report
 
     check_writable(settings.out_dir)  # an unwritable out_dir fails now, not after reading
     roots = [r for r in settings.roots if r.is_dir()]
@@ -135,21 +141,95 @@ def nightly(settings: Settings) -> int:
         logger.warning(f"roots not found (nothing read there): {', '.join(missing)}")
     skipped: list[dict[str, str]] = []
     sources = discover(roots, skipped)
-    since = settings.as_of - settings.spec.horizon  # the longest window, alert windows included
-    data, assessment = read_and_use(
-        sources, since, settings, lambda d: assess(d.frame, settings.spec, settings.as_of),
+    window = judged_window(settings)
+    runs = in_window(run_facts(sources), *window, list(settings.envs))
+    data, (assessment, retries) = read_and_use(
+        sources, window.since, settings, lambda d: judge(d.frame, settings, runs, window),
         progress=stoppable(_progress_bar(settings, len(sources))))
-    name_invalid(data, assessment.invalid, (since, settings.as_of))
+    name_invalid(data, assessment.invalid, (window.since, settings.as_of))
     signals.checkpoint()  # the last moment before anything is written
     objectives = assessment.objectives
     quality = data_quality(data, skipped)
     report = nightly_report(settings.spec, objectives, settings.as_of, data_quality=quality,
                             runs=len(data.used))
-    base = settings.out_dir / settings.as_of.date().isoformat()
-    texts = render_report(report, base, html=True)
-    texts |= {path.with_name(f"latest{path.suffix}"): text for path, text in texts.items()}
-    write_files(texts)  # <date>.* and latest.*: all or none
+    describe_runs(objectives, runs, settings.out_dir)
+    report |= {"runs_table": runs_table(runs, assessment.events_by_run, assessment.bad_by_run,
+                                        settings.out_dir),
+               "crashed": crashed_list(runs, settings.out_dir), "retries": retries,
+               "readiness": readiness(objectives, runs, envs=list(settings.envs),
+                                      gate=settings.fail_on_not_ready)}
+    written = write_nightly(report, settings)
     warn_quality(quality)
     print_table(objectives)
-    print(f"\n{len(data.used)} run folder(s) read; report: {base.with_suffix('.html')}")
-    return verdict(settings, objectives)
+    print_readiness(report["readiness"])
+    print(f"\n{len(data.used)} run folder(s) read; report: {written}")
+    return verdict(settings, objectives, report["readiness"])
+
+
+@dataclass(frozen=True)
+class JudgedWindow:
+    """What the nightly reads: events from `since` (the first whole slice of the longest
+    horizon, so every path judges a cut slice on all its events) to `as_of`; runs whose
+    lifetime overlaps that span."""
+
+    since: datetime
+    as_of: datetime
+
+    def __iter__(self) -> Any:
+        return iter((self.since, self.as_of))
+
+
+def judged_window(settings: Settings) -> JudgedWindow:
+    from slo.budget import EPOCH
+    from slo.compute import make_grid
+
+    start_us = make_grid(settings.spec, settings.as_of).start_us
+    return JudgedWindow(EPOCH + timedelta(microseconds=start_us), settings.as_of)
+
+
+def judge(frame: Any, settings: Settings, runs: list[RunInfo], window: JudgedWindow
+          ) -> tuple[Any, list[dict[str, Any]]]:
+    """The objectives (with their contributors) and the retry figures, for the judged envs."""
+    import polars as pl
+
+    from slo.compute import assess
+    from slo.retries import retry_summary
+
+    if settings.envs:
+        frame = frame.filter(pl.col("env").is_in(list(settings.envs)))
+    assessment = assess(frame, settings.spec, settings.as_of, runs=runs, explain=True)
+    return assessment, retry_summary(frame, window.since, settings.as_of)
+
+
+def write_nightly(report: dict[str, Any], settings: Settings) -> Path:
+    """<date><variant>.* always; latest<variant>.* only when this report is not older than
+    the one there (rebuilding a past night leaves latest alone).  All files or none."""
+    from slo.report import render_report, write_files
+
+    base = settings.out_dir / f"{settings.as_of.date().isoformat()}{settings.variant}"
+    texts = render_report(report, base, html=True)
+    latest = settings.out_dir / f"latest{settings.variant}.json"
+    if _not_older(settings, latest):
+        texts |= {path.with_name(f"latest{settings.variant}{path.suffix}"): text
+                  for path, text in texts.items()}
+    write_files(texts)
+    return base.with_suffix(".html")
+
+
+def _not_older(settings: Settings, latest: Path) -> bool:
+    import json
+
+    from slo.settings import parse_time
+
+    try:
+        shown = parse_time(json.loads(latest.read_text(encoding="utf-8"))["as_of"])
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: replace it
+        return True
+    return settings.as_of.replace(microsecond=0) >= shown
+
+
+def print_readiness(verdict: dict[str, Any]) -> None:
+    judged = ", ".join(verdict["envs"]) or "all environments"
+    print(f"\ngo-live readiness ({judged}): {verdict['verdict']}")
+    for reason in verdict["reasons"]:
+        print(f"  - {reason}")

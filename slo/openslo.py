@@ -3,15 +3,17 @@
 Each objective becomes one `kind: SLO` with an inline ratio indicator.  OpenSLO has no query
 language of its own; the good and total metrics name a `metricSource` of type
 `pre-execution-runner` whose spec holds our structured conditions ({field, op, value}) —
-total = the valid conditions, good = valid AND good.  Alert tiers are kept as annotations.
+total = the valid conditions, good = valid AND good.  Alert tiers are kept as annotations, each
+with the burn rate it fires above (threshold = max(k, 1); a k below 1 is shown as clamped).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from slo.durations import format_duration
-from slo.spec import Objective, SloSpec
+from slo.spec import AlertTier, Objective, SloSpec
 
 API_VERSION = "openslo/v1"
 SOURCE_TYPE = "pre-execution-runner"
@@ -27,6 +29,13 @@ def _source(conditions: list[dict[str, Any]]) -> dict[str, Any]:
                              "spec": {"table": "metric_events", "conditions": conditions}}}
 
 
+def _tier_text(tier: AlertTier, window: timedelta) -> str:
+    """'page 1h/5m threshold=13.44', or 'ticket 3d/6h threshold=1 (k=0.98, clamped)'."""
+    text = (f"{tier.severity} {format_duration(tier.long)}/{format_duration(tier.short)} "
+            f"threshold={tier.threshold(window):g}")
+    return text + (f" (k={tier.k(window):g}, clamped)" if tier.clamped(window) else "")
+
+
 def _document(spec: SloSpec, o: Objective) -> dict[str, Any]:
     valid = [c.as_dict() for c in o.valid]
     good = [c.as_dict() for c in (*o.valid, *o.good)]  # fresh dicts: no YAML anchors
@@ -39,9 +48,8 @@ def _document(spec: SloSpec, o: Objective) -> dict[str, Any]:
         "pre-execution-runner/valid": " AND ".join(c.describe() for c in o.valid) or "any event",
         "pre-execution-runner/good": " AND ".join(c.describe() for c in o.good) or "any event",
         "pre-execution-runner/min-events": str(o.min_events),
-        "pre-execution-runner/alert-tiers": "; ".join(
-            f"{t.severity} {format_duration(t.long)}/{format_duration(t.short)} "
-            f"k={t.k(o.window):g}" for t in o.tiers),
+        "pre-execution-runner/alert-min-events": str(o.alert_min_events),
+        "pre-execution-runner/alert-tiers": "; ".join(_tier_text(t, o.window) for t in o.tiers),
     }
     name = dns_name(o.name)
     return {

@@ -7,7 +7,8 @@ null `ok` as a failure.  The computation (slo/compute.py) leaves such rows out o
 and counts them; the nightly then names the files they came from in the report's data-quality
 section.  Only such values are checked, in one cheap expression on the hot path of the nightly:
 an unknown kind or an empty name can never match an objective's conditions, so it is never
-counted either way.
+counted either way.  A null `final` is within the contract (not an exchange call, or written
+before the flag existed), so `final` is not checked.
 """
 
 from __future__ import annotations

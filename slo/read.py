@@ -4,7 +4,10 @@ A run folder is any folder under the roots holding metrics.parquet (a finished r
 events.jsonl (the journal; a crashed run has only this).  Parquet files are checked from their
 footer first (pl.read_parquet_schema: cheap, no data read) and then scanned lazily as ONE scan
 over all good files, selecting only the requested columns with `ts >= since` pushed down into
-the reader.  A corrupt, partial or wrong-schema parquet is skipped with its reason — and the
+the reader.  A parquet that lacks only optional columns (runner.shared.events.OPTIONAL_COLUMNS,
+added to the schema later: written before them) is good: the files are grouped by the optional
+columns they lack, one scan per group, each missing column supplied as null, and the scans
+concatenated.  A corrupt, partial or wrong-schema parquet is skipped with its reason — and the
 folder's journal, when there is one, is read instead.  A footer can be fine while a data page is
 not: that shows only when the scan runs, so the caller then reads again with `check_pages=True`,
 which decodes each parquet on its own first (the slow path, for that rare case only).
@@ -22,7 +25,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.shared.events import JOURNAL_NAME, PARQUET_NAME, polars_schema, read_journal
+from runner.shared.events import (
+    JOURNAL_NAME,
+    OPTIONAL_COLUMNS,
+    PARQUET_NAME,
+    polars_schema,
+    read_journal,
+)
 from slo.durations import as_utc
 
 if TYPE_CHECKING:
@@ -120,24 +129,46 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def parquet_problem(path: Path, columns: list[str]) -> str | None:
-    """Why this parquet cannot be scanned (footer unreadable, columns missing or of another
-    type), or None when it can."""
+def parquet_check(path: Path, columns: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """(why this parquet cannot be scanned — footer unreadable, columns missing or of another
+    type — or None when it can; the optional columns of `columns` it lacks, to be read as
+    null)."""
     import polars as pl
 
     try:
         schema = pl.read_parquet_schema(path)
     except Exception as error:  # any unreadable footer: truncated, not parquet, unreadable
-        return f"corrupt or partial parquet ({first_line(error)})"
+        return f"corrupt or partial parquet ({first_line(error)})", ()
     expected = polars_schema()
-    missing = [c for c in columns if c not in schema]
+    absent = [c for c in columns if c not in schema]
+    optional = tuple(c for c in absent if c in OPTIONAL_COLUMNS)
+    missing = [c for c in absent if c not in OPTIONAL_COLUMNS]
     if missing:
-        return "wrong schema: missing column(s) " + ", ".join(missing)
+        return "wrong schema: missing column(s) " + ", ".join(missing), optional
     wrong = [f"{c} is {schema[c]}, expected {expected[c]}" for c in columns
-             if c in expected and schema[c] != expected[c]]
+             if c in expected and c in schema and schema[c] != expected[c]]
     if wrong:
-        return "wrong schema: " + "; ".join(wrong)
-    return None
+        return "wrong schema: " + "; ".join(wrong), optional
+    return None, optional
+
+
+def parquet_problem(path: Path, columns: list[str]) -> str | None:
+    """Why this parquet cannot be scanned, or None when it can (lacking only optional columns
+    is fine: see parquet_check)."""
+    return parquet_check(path, columns)[0]
+
+
+def _scan(paths: list[Path], columns: list[str], lacking: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """One scan of parquets that all lack exactly the optional columns `lacking`: `columns`,
+    in order, those it lacks as typed nulls."""
+    import polars as pl
+
+    scan = pl.scan_parquet(paths, hive_partitioning=False, glob=False, extra_columns="ignore")
+    if not lacking:
+        return scan.select(columns)
+    schema = polars_schema()
+    return scan.select(c for c in columns if c not in lacking).with_columns(
+        pl.lit(None, schema[c]).alias(c) for c in lacking).select(columns)
 
 
 def empty_frame(columns: list[str]) -> pl.DataFrame:
@@ -147,13 +178,14 @@ def empty_frame(columns: list[str]) -> pl.DataFrame:
     return pl.DataFrame(schema={c: schema[c] for c in columns})
 
 
-def page_problem(path: Path, columns: list[str], since: datetime | None) -> str | None:
+def page_problem(path: Path, columns: list[str], since: datetime | None,
+                 lacking: tuple[str, ...] = ()) -> str | None:
     """Why this parquet's data (not its footer) cannot be read, or None: it is decoded whole,
-    as the scan would, one file at a time."""
+    as the scan would, one file at a time (`lacking`: the optional columns it has not)."""
     import polars as pl
 
     try:
-        scan = pl.scan_parquet(path).select(columns)
+        scan = _scan([path], columns, lacking)
         if since is not None:
             scan = scan.filter(pl.col("ts") >= since)
         scan.collect(engine="streaming")
@@ -176,17 +208,19 @@ def load_events(sources: list[RunSource], since: datetime | None, columns: list[
         raise ValueError(f"unknown event column(s): {', '.join(unknown)}")
     data = EventData(frame=empty_frame(columns).lazy())
     parquets: list[Path] = []
+    groups: dict[tuple[str, ...], list[Path]] = {}  # optional columns lacking -> parquets
     journals: list[pl.DataFrame] = []
     since = as_utc(since) if since is not None else None
     total = len(sources)
     for done, source in enumerate(sources, 1):
         journal = source.journal
         if source.parquet is not None:
-            problem = parquet_problem(source.parquet, columns)
+            problem, lacking = parquet_check(source.parquet, columns)
             if problem is None and check_pages:
-                problem = page_problem(source.parquet, columns, since)
+                problem = page_problem(source.parquet, columns, since, lacking)
             if problem is None:
                 parquets.append(source.parquet)
+                groups.setdefault(lacking, []).append(source.parquet)
                 data.used.append(source.parquet)
                 journal = None
             else:
@@ -201,9 +235,8 @@ def load_events(sources: list[RunSource], since: datetime | None, columns: list[
     if progress is not None and total == 0:
         progress(0, 0)
     parts: list[pl.LazyFrame] = []
-    if parquets:
-        scan = pl.scan_parquet(parquets, hive_partitioning=False, glob=False,
-                               extra_columns="ignore").select(columns)
+    for lacking, paths in groups.items():  # one group unless old files lack optional columns
+        scan = _scan(paths, columns, lacking)
         parts.append(scan if since is None else scan.filter(pl.col("ts") >= since))
     if journals:
         parts.append(pl.concat(journals, how="vertical").lazy())
@@ -236,7 +269,9 @@ def name_invalid(data: EventData, invalid: dict[str | None, int],
         wanted = wanted & (pl.col("ts") >= window[0]) & (pl.col("ts") < window[1])
     scan = pl.scan_parquet(data.parquets, include_file_paths="_path", hive_partitioning=False,
                            glob=False, extra_columns="ignore")
-    names = [c for c in scan.collect_schema().names() if c != "_path"]
+    # The first file's columns; optional ones may be absent from other files (never checked).
+    names = [c for c in scan.collect_schema().names()
+             if c != "_path" and c not in OPTIONAL_COLUMNS]
     checks = rules(names)
     try:
         found = (scan.filter(wanted & broken(names))

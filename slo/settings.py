@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
     pass
 
-EVENT_COLUMNS = ["ts", "run_id", "env", "phase", "kind", "name", "ok", "latency_ms"]
+EVENT_COLUMNS = ["ts", "run_id", "env", "phase", "kind", "name", "ok", "latency_ms", "error",
+                 "attempt", "final"]
 # A report's moment outside this is a typo (year 0001 would also overflow the window arithmetic).
 AS_OF_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc),
                datetime(2100, 1, 1, tzinfo=timezone.utc))
@@ -112,6 +113,9 @@ class Settings:
     fail_on_breach: bool
     progress: str
     log_level: str
+    window: str | None = None  # the window= setting (every objective's timeWindow)
+    envs: tuple[str, ...] = ()  # judged environments; empty = all
+    fail_on_not_ready: bool = False
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -149,9 +153,24 @@ class Settings:
             run_dir=run_dir,
             export_openslo=Path(export) if export is not None else None,
             fail_on_breach=config["fail_on_breach"],
+            window=config["window"],
             progress={True: "true", False: "false"}.get(config["progress"], "auto"),
             log_level=config["log_level"],
+            envs=tuple(dict.fromkeys(config["envs"])),
+            fail_on_not_ready=config["fail_on_not_ready"],
         )
+
+    @property
+    def variant(self) -> str:
+        """What sets this report apart from the default nightly ('' for the default): its
+        files are <date><variant>.* and latest<variant>.*, so a 7-day or one-env report never
+        replaces the default one."""
+        parts = []
+        if self.window is not None:
+            parts.append(f"window-{self.window}")
+        if self.envs:
+            parts.append("env-" + "+".join(self.envs))
+        return "".join(f"_{p}" for p in parts)
 
     @property
     def output_key(self) -> str:

@@ -4,6 +4,13 @@
 schema cannot (alert windows, time slices, condition values); every problem is one line naming
 the key, e.g. "slo.objectives.api_response_time.target: 1.5 is not allowed; allowed: a number
 between 0 and 1 (exclusive)", raised together as one ConfigError.  polars is not imported here.
+
+An objective's alert tiers: its own `alerting.tiers`, else `alerting.tiers_by_window[W]` for the
+key W equal to its timeWindow as a duration ("168h" is "7d"), else `alerting.tiers`.  Its
+thresholds: `min_events` (status: fewer valid events in the window -> insufficient_data) is the
+objective's `min_events`, else `alerting.min_events`; `alert_min_events` (fewer valid events in a
+burn-rate window -> no burn rate) is the objective's `alerting.min_events`, else
+`alerting.min_events`.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from slo.durations import format_duration, parse_duration
 
 DAY = timedelta(days=1)
 DEFAULT_AT_RISK_BELOW = 0.25
+MIN_THRESHOLD = 1.0  # no alert tier fires at a burn rate below 1
 
 
 def _sig(value: float, digits: int = 12) -> float:
@@ -29,7 +37,8 @@ def _sig(value: float, digits: int = 12) -> float:
 @dataclass(frozen=True)
 class AlertTier:
     """One multiwindow, multi-burn-rate alert (SRE Workbook): fires when the burn rate over both
-    `long` and `short` exceeds k = budget_fraction * window / long."""
+    `long` and `short` exceeds threshold(window) = max(k, 1), k = budget_fraction * window / long.
+    """
 
     severity: str
     long: timedelta
@@ -37,7 +46,17 @@ class AlertTier:
     budget_fraction: float
 
     def k(self, window: timedelta) -> float:
+        """The burn rate that spends `budget_fraction` of the budget of `window` in `long`."""
         return _sig(self.budget_fraction * (window / self.long))
+
+    def threshold(self, window: timedelta) -> float:
+        """The burn rate the tier fires above: k, but never below 1 (burning at rate 1 spends
+        exactly the budget over the window; no tier fires below that)."""
+        return max(self.k(window), MIN_THRESHOLD)
+
+    def clamped(self, window: timedelta) -> bool:
+        """Whether k is below 1, so that threshold(window) is 1, not k."""
+        return self.k(window) < MIN_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -51,7 +70,8 @@ class Objective:
     valid: tuple[Condition, ...]
     good: tuple[Condition, ...]
     tiers: tuple[AlertTier, ...]
-    min_events: int
+    min_events: int  # status: fewer valid events in the window -> insufficient_data
+    alert_min_events: int  # per burn-rate window: fewer valid events -> no burn rate
 
     @property
     def budget_ratio(self) -> float:
@@ -131,11 +151,37 @@ def _tier_problems(tiers: list[dict[str, Any]], key: str) -> list[str]:
     return problems
 
 
+def _by_window(slo: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return slo["alerting"].get("tiers_by_window") or {}
+
+
+def _window_key_problems(slo: dict[str, Any]) -> list[str]:
+    """tiers_by_window keys: durations (the schema's pattern lets through ones too long), and
+    no window twice ("7d" and "168h")."""
+    problems, seen = [], {}
+    for text in _by_window(slo):
+        try:
+            window = parse_duration(text)
+        except ValueError as error:
+            problems.append(f"slo.alerting.tiers_by_window: {text!r} is not allowed; allowed: "
+                            + str(error).split("allowed: ", 1)[-1])
+            continue
+        if window in seen:
+            problems.append(f"slo.alerting.tiers_by_window: {text!r} is not allowed; allowed: "
+                            f"one table per window ({seen[window]!r} is the same window)")
+        seen.setdefault(window, text)
+    return problems
+
+
 def _duration_problems(slo: dict[str, Any]) -> list[str]:
     """Durations the schema's pattern lets through but that are too long."""
     found: list[tuple[str, str]] = []
     for i, tier in enumerate(slo["alerting"]["tiers"]):
         found += [(f"slo.alerting.tiers[{i}].{k}", tier[k]) for k in ("long", "short")]
+    for window, tiers in _by_window(slo).items():
+        for i, tier in enumerate(tiers):
+            found += [(f"slo.alerting.tiers_by_window.{window}[{i}].{k}", tier[k])
+                      for k in ("long", "short")]
     for name, raw in slo["objectives"].items():
         key = f"slo.objectives.{name}"
         found += [(f"{key}.{k}", raw[k]) for k in ("timeWindow", "timeSliceWindow") if k in raw]
@@ -153,10 +199,12 @@ def _duration_problems(slo: dict[str, Any]) -> list[str]:
 
 def semantic_problems(slo: dict[str, Any]) -> list[str]:
     """What the schema cannot say; `slo` has passed the schema."""
-    problems = _duration_problems(slo)
+    problems = _window_key_problems(slo) + _duration_problems(slo)
     if problems:
         return problems
     problems = _tier_problems(slo["alerting"]["tiers"], "slo.alerting.tiers")
+    for window, tiers in _by_window(slo).items():
+        problems += _tier_problems(tiers, f"slo.alerting.tiers_by_window.{window}")
     for name, raw in slo["objectives"].items():
         key = f"slo.objectives.{name}"
         if "tiers" in (raw.get("alerting") or {}):
@@ -197,23 +245,28 @@ def load_objectives(slo_config: Any) -> SloSpec:
     if problems:
         raise ConfigError(problems)
     alerting = slo["alerting"]
+    by_window = {parse_duration(w): _tiers(t) for w, t in _by_window(slo).items()}
+    shared = _tiers(alerting["tiers"])
     objectives = []
     for name, raw in slo["objectives"].items():
         override = raw.get("alerting") or {}
-        min_events = raw.get("min_events", override.get("min_events", alerting["min_events"]))
+        window = parse_duration(raw["timeWindow"])
+        tiers = (_tiers(override["tiers"]) if "tiers" in override
+                 else by_window.get(window, shared))
         key = f"slo.objectives.{name}.indicator"
         objectives.append(Objective(
             name=name,
             description=raw.get("description", ""),
             budgeting=raw["budgetingMethod"],
             target=float(raw["target"]),
-            window=parse_duration(raw["timeWindow"]),
+            window=window,
             slice=(parse_duration(raw["timeSliceWindow"])
                    if raw["budgetingMethod"] == "Timeslices" else None),
             valid=parse_conditions(raw["indicator"]["valid"], f"{key}.valid"),
             good=parse_conditions(raw["indicator"]["good"], f"{key}.good"),
-            tiers=_tiers(override.get("tiers", alerting["tiers"])),
-            min_events=int(min_events),
+            tiers=tiers,
+            min_events=int(raw.get("min_events", alerting["min_events"])),
+            alert_min_events=int(override.get("min_events", alerting["min_events"])),
         ))
     return SloSpec(service=slo["service"], fail_on_breach=bool(slo.get("fail_on_breach", False)),
                    at_risk_below=float(slo.get("at_risk_below", DEFAULT_AT_RISK_BELOW)),

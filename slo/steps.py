@@ -19,15 +19,21 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def verdict(settings: Settings, objectives: list[dict[str, Any]]) -> int:
-    """Exit 3 when asked to and an objective is breached or has no budget left."""
+def verdict(settings: Settings, objectives: list[dict[str, Any]],
+            readiness: dict[str, Any] | None = None) -> int:
+    """The exit code of `python -m slo`, by the same rule as the runner's (runner/verdict.py):
+    3 when `fail_on_breach` is set and an objective is breached (its budget overspent), or
+    when `fail_on_not_ready` is set and the go-live verdict is NOT READY; else 0."""
     from loguru import logger
 
-    exhausted = [o["name"] for o in objectives if o["status"] == "breached"
-                 or (o["budget_remaining"] is not None and o["budget_remaining"] <= 0)]
-    if exhausted and settings.fail_on_breach:
-        logger.error(f"error budget breached or exhausted: {', '.join(exhausted)} "
-                     "(fail_on_breach=true): exit 3")
+    breached = [o["name"] for o in objectives if o["status"] == "breached"]
+    if breached and settings.fail_on_breach:
+        logger.error(f"error budget breached: {', '.join(breached)} (fail_on_breach=true): "
+                     "exit 3")
+        return EXIT_SLO_BREACHED
+    if readiness is not None and readiness["verdict"] != "READY" and settings.fail_on_not_ready:
+        logger.error(f"go-live readiness: {readiness['verdict']} "
+                     f"({len(readiness['reasons'])} reason(s); fail_on_not_ready=true): exit 3")
         return EXIT_SLO_BREACHED
     return EXIT_OK
 

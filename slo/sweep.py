@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from slo.readiness import job_readiness
 from slo.report import SCHEMA_VERSION, now_iso, worst_status
 
 
@@ -60,6 +61,7 @@ def job_row(job_dir: Path) -> dict[str, Any]:
         "exit_code": exit_code,
         "slo_status": slo.get("worst_status"),
         "objectives": objectives,
+        "readiness": job_readiness(result),
     }
 
 

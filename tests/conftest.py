@@ -77,7 +77,9 @@ class EventTuples:
 
     def __init__(self) -> None:
         self.events: list[tuple] = []
+        self.finals: list[bool | None] = []  # each event's `final`, in the same order
 
     def record(self, kind, name, ok, latency_ms=None, error=None, attempt=1, symbol=None,
-               phase=None):
+               phase=None, final=None):
         self.events.append((kind, name, ok, error, attempt))
+        self.finals.append(final)

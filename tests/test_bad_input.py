@@ -56,6 +56,7 @@ def events(run_id: str, *, hours_before: float = 2, calls: int = 100,
         pl.lit("load").alias("phase"), "kind", "name", pl.lit(True).alias("ok"),
         pl.col("latency_ms").cast(pl.Float64), pl.lit(None, pl.String).alias("error"),
         pl.lit(1, pl.Int32).alias("attempt"), pl.lit(None, pl.String).alias("symbol"),
+        pl.lit(None, pl.Boolean).alias("final"),
     ).cast(schema)  # type: ignore[arg-type]
 
 
@@ -326,7 +327,7 @@ CASES = [
     Case("slo budget_fraction=nan", "slo", ("slo.alerting.tiers.0.budget_fraction=nan",), 2,
          r"^error: slo\.alerting\.tiers\[0\]\.budget_fraction: nan is not allowed"),
     Case("slo unknown key", "slo", ("+foo=1",), 2,
-         r"^error: foo: unknown key; allowed keys: as_of, export_openslo"),
+         r"^error: foo: unknown key; allowed keys: as_of, envs, export_openslo"),
     Case("slo run_dir missing", "slo", ("run_dir={tmp}/nope",), 2,
          r"^error: run_dir: \S+/nope does not exist; allowed: a run folder"),
     Case("slo run_dir a file", "slo", ("run_dir={tmp}/f",), 2,

@@ -33,9 +33,9 @@ class ListSink(list):
 
     def record(self, kind: str, name: str, ok: bool, latency_ms: float | None = None,
                error: str | None = None, attempt: int = 1, symbol: str | None = None,
-               phase: str | None = None) -> None:
+               phase: str | None = None, final: bool | None = None) -> None:
         self.append({"kind": kind, "name": name, "ok": ok, "latency_ms": latency_ms,
-                     "error": error, "attempt": attempt, "symbol": symbol})
+                     "error": error, "attempt": attempt, "symbol": symbol, "final": final})
 
 
 def outcomes(call: Any, n: int) -> dict[str, int]:

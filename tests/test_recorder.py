@@ -17,13 +17,15 @@ from runner.shared.events import COLUMNS, read_journal
 def test_rows_become_v1_columns(tmp_path):
     recorder = Recorder("run-1", "dev", tmp_path)
     recorder.record("api_call", "fetch_ticker", True, 12.5, None, 1, "BTC/USDT", phase="p")
-    recorder.record("order", "create_order", False, 40.0, "InvalidOrder", 2, "ETH/USDT")
+    recorder.record("order", "create_order", False, 40.0, "InvalidOrder", 2, "ETH/USDT",
+                    final=False)
     frame = recorder.frame()
     assert tuple(frame.columns) == COLUMNS
     assert frame.row(1, named=True) | {"ts": None} == {
         "ts": None, "run_id": "run-1", "env": "dev", "phase": None, "kind": "order",
         "name": "create_order", "ok": False, "latency_ms": 40.0, "error": "InvalidOrder",
-        "attempt": 2, "symbol": "ETH/USDT"}
+        "attempt": 2, "symbol": "ETH/USDT", "final": False}
+    assert frame["final"][0] is None  # not given: null
 
 
 def test_journal_is_flushed_within_the_interval_without_close(tmp_path):
@@ -109,7 +111,7 @@ class SimulatedJournal(Recorder):
         self.clock += seconds
         while self.next_row <= self.clock:
             self._rows.append((round(self.next_row * 1e6), None, "api_call", "fetch_ticker", True,
-                               20.0, None, 1, "BTC/USDT"))
+                               20.0, None, 1, "BTC/USDT", True))
             self.next_row += self.gap_s
 
     def _now(self) -> float:

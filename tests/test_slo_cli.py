@@ -42,7 +42,8 @@ def fake_run(folder: Path, *, start: datetime, calls: int, failures: int, journa
         pl.lit(folder.name).alias("run_id"), pl.lit("dev").alias("env"),
         pl.lit("load").alias("phase"), "kind", "name", "ok", "latency_ms",
         pl.when(pl.col("ok")).then(None).otherwise(pl.lit("RequestTimeout")).alias("error"),
-        pl.lit(1, pl.Int32).alias("attempt"), pl.lit(None, pl.String).alias("symbol")))
+        pl.lit(1, pl.Int32).alias("attempt"), pl.lit(None, pl.String).alias("symbol"),
+        pl.lit(None, pl.Boolean).alias("final")))
     if journal_only:  # a crashed run: its journal, no parquet
         (folder / "metrics.parquet").unlink()
         with open(folder / "events.jsonl", "wb") as out:
@@ -79,12 +80,17 @@ def test_nightly_reads_finished_and_crashed_runs_and_lists_what_it_skipped(outpu
     # 2,000 calls, 10 bad: SLI 0.995; allowed bad = 0.01 × 2000 = 20; remaining 1 − 10/20 = 0.5
     assert (errors["valid"], errors["bad"], errors["sli"]) == (2000, 10, 0.995)
     assert errors["budget_remaining"] == 0.5
-    # 7 d ticket tier: k = 0.10 × 168 h / 72 h ≈ 0.233; burn 0.005 / 0.01 = 0.5 over 3 d and 6 h
-    ticket = errors["alerts"][2]
-    assert (ticket["k"], ticket["burn_long"], ticket["firing"]) == (0.233333, 0.5, True)
-    assert errors["status"] == "at_risk"
+    # 7 d: sloth's 7-day table (alerting.tiers_by_window.7d). Its slow ticket tier 3d/6h has
+    # k = 0.42 × 168 h / 72 h = 0.98, clamped to 1: burn 0.005 / 0.01 = 0.5 over 3 d and 6 h
+    # does not fire it (the Workbook's 30-day table gave k ≈ 0.233 and fired at half the budget).
+    assert [(a["severity"], a["long"], a["short"]) for a in errors["alerts"]] == [
+        ("page", "1h", "5m"), ("page", "6h", "30m"), ("ticket", "1d", "2h"), ("ticket", "3d", "6h")]
+    ticket = errors["alerts"][3]
+    assert (ticket["burn_long"], ticket["burn_short"], ticket["firing"]) == (0.5, 0.5, False)
+    assert not any(a["firing"] for a in errors["alerts"])
+    assert errors["status"] == "met"
     html = (nightly / "latest.html").read_text()
-    assert html.count("<svg") == 4 and "23-45-00_dev" in html
+    assert html.count("<svg") == 5 and "23-45-00_dev" in html
     assert "Data quality" in (nightly / "latest.md").read_text()
 
 
@@ -128,7 +134,8 @@ def test_openslo_export(tmp_path):
     assert done.returncode == 0, done.stderr
     documents = list(yaml.safe_load_all((tmp_path / "slo.yaml").read_text()))
     assert [d["metadata"]["name"] for d in documents] == [
-        "system-uptime", "api-response-time", "trade-execution-time", "error-rate"]
+        "system-uptime", "api-response-time", "trade-execution-time", "error-rate",
+        "run-completion"]
     assert {d["apiVersion"] for d in documents} == {"openslo/v1"}
 
 

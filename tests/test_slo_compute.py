@@ -13,7 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from runner.shared.events import polars_schema
-from slo.compute import build_query, evaluate, make_grid
+from slo.compute import assess, build_query, evaluate, make_grid
 from slo.spec import SloSpec, load_objectives
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -89,7 +89,8 @@ def test_formulas_by_hand() -> None:
     [alert] = o["alerts"]
     assert alert["k"] == 3.36  # 0.02 * 168 h / 1 h
     assert alert == {"severity": "page", "long": "1h", "short": "5m", "k": 3.36,
-                     "burn_long": 0.7, "burn_short": 0.0, "firing": False}
+                     "budget_fraction": 0.02, "burn_long": 0.7, "burn_short": 0.0,
+                     "firing": False}
     assert o["time_to_exhaustion_h"] == 72  # 0.3 * 168 h / 0.7
     assert o["status"] == "met"  # 0.3 >= at_risk_below 0.25, nothing fires
     assert o["window"] == "7d" and o["min_events"] == 10
@@ -146,10 +147,11 @@ def test_fewer_than_min_events_is_insufficient_data_with_null_burn() -> None:
 def test_min_events_per_objective_overrides_alerting() -> None:
     events = stream(5, set(), AS_OF - 10 * MIN, MIN)  # 5 valid events, all good
     assert one(events, make_spec(min_events=10))["status"] == "insufficient_data"  # 5 < 10
-    o = one(events, make_spec(min_events=10, alerting={"min_events": 5}))  # override: 5
-    assert (o["min_events"], o["status"]) == (5, "met")
+    # the objective's alerting.min_events is the burn-rate windows' threshold, not the status's
+    o = one(events, make_spec(min_events=10, alerting={"min_events": 5}))
+    assert (o["min_events"], o["status"]) == (10, "insufficient_data")
     o = one(events, make_spec(min_events=10, alerting={"min_events": 8}, own_min_events=3))
-    assert (o["min_events"], o["status"]) == (3, "met")  # the objective's own wins
+    assert (o["min_events"], o["status"]) == (3, "met")  # the objective's own min_events wins
 
 
 def test_window_boundaries() -> None:
@@ -171,9 +173,9 @@ def test_window_boundaries() -> None:
     assert o["burn_rates"][0] == {"window": "45s", "burn": 0.0, "valid": 1}
 
 
-def test_alert_fires_only_when_both_windows_exceed_k() -> None:
-    # W = 1 d, t = 0.9 (budget ratio 0.1), tier 1h/5m at 2 %: k = 0.02 * 24 h / 1 h = 0.48.
-    # One event a minute during the last hour (60 events), the oldest first.
+def test_alert_fires_only_when_both_windows_exceed_k_and_never_below_burn_1() -> None:
+    # W = 1 d, t = 0.9 (budget ratio 0.1), tier 1h/5m at 2 %: k = 0.02 * 24 h / 1 h = 0.48,
+    # below 1, so the threshold is 1. One event a minute during the last hour, oldest first.
     tier = {"severity": "page", "long": "1h", "short": "5m", "budget_fraction": 0.02}
     spec = make_spec(target=0.9, window="1d", tiers=[tier], min_events=1, at_risk_below=0)
 
@@ -181,14 +183,15 @@ def test_alert_fires_only_when_both_windows_exceed_k() -> None:
         o = one(stream(60, bad, AS_OF - HOUR, MIN), spec)
         return {**o["alerts"][0], "status": o["status"]}
 
-    a = alert({10, 20, 30})  # long: 3/60/0.1 = 0.5 > 0.48; short (last 5): 0
-    assert (a["k"], a["burn_long"], a["burn_short"], a["firing"]) == (0.48, 0.5, 0.0, False)
+    a = alert({10, 20, 30})  # long: 3/60/0.1 = 0.5; short (last 5): 0
+    assert (a["k"], a["burn_long"], a["burn_short"], a["firing"]) == (1, 0.5, 0.0, False)
     assert a["status"] == "met"  # 1 - 3/6 = 0.5 left, no tier fires
-    b = alert({55, 56, 57, 58, 59})  # long: 5/60/0.1 = 0.833; short: 5/5/0.1 = 10
-    assert (b["burn_long"], b["burn_short"], b["firing"]) == (0.833333, 10.0, True)
-    assert b["status"] == "at_risk"  # 1 - 5/6 left > at_risk_below 0, but a tier fires
-    c = alert({59})  # long: 1/60/0.1 = 0.1667 < 0.48; short: 1/5/0.1 = 2
-    assert (c["burn_long"], c["burn_short"], c["firing"]) == (0.166667, 2.0, False)
+    b = alert({55, 56, 57, 58, 59})  # long: 5/60/0.1 = 0.833 > 0.48 but < 1; short: 10
+    assert (b["burn_long"], b["burn_short"], b["firing"]) == (0.833333, 10.0, False)
+    assert b["status"] == "met"  # 1 - 5/6 left: spent more slowly than earned, no alert
+    c = alert({50, 51, 52, 53, 54, 55, 56, 57, 58, 59})  # long: 1.667 > 1; short: 10 > 1
+    assert (c["burn_long"], c["burn_short"], c["firing"]) == (1.66667, 10.0, True)
+    assert c["status"] == "breached"  # 10 bad of 6 allowed
 
 
 # -- the SRE Workbook's numbers ------------------------------------------------------------
@@ -207,7 +210,8 @@ def workbook_stream() -> pl.DataFrame:
         pl.lit("api_call").alias("kind"), pl.lit("fetch_ticker").alias("name"),
         pl.lit(True).alias("ok"), pl.lit(100.0).alias("latency_ms"),
         pl.lit(None, pl.String).alias("error"), pl.lit(1, pl.Int32).alias("attempt"),
-        pl.lit(None, pl.String).alias("symbol")).cast(polars_schema())
+        pl.lit(None, pl.String).alias("symbol"), pl.lit(True).alias("final")
+    ).cast(polars_schema())
 
 
 def burning(events: pl.DataFrame, last: int, bad: int) -> pl.DataFrame:
@@ -318,7 +322,7 @@ def test_burn_down_ends_at_the_reported_budget() -> None:
     events = stream(168, set(range(100, 110)), AS_OF - 7 * DAY, HOUR)
     o = one(events, make_spec(target=0.9))
     points = o["burn_down"]
-    assert len(points) == 8  # the window's start and each day to as_of
+    assert len(points) == 169  # the window's start and each hour to as_of (7 d: hourly)
     assert points[0] == {"t": (AS_OF - 7 * DAY).isoformat(), "budget_remaining": 1.0}
     assert points[-1]["budget_remaining"] == o["budget_remaining"]
     # 10 bad of 0.1 * 168 = 16.8 allowed: 1 - 10/16.8 = 0.404762
@@ -340,7 +344,8 @@ def default_spec() -> SloSpec:
 
 
 def test_evaluate_reads_the_events_exactly_once() -> None:
-    """All four default objectives and every window come from one pass over the source."""
+    """All five default objectives, every window and the contributors come from one pass
+    over the source."""
     from polars.io.plugins import register_io_source
 
     events = frame([*beats(AS_OF - 5 * MIN), event(AS_OF - MIN),
@@ -354,10 +359,21 @@ def test_evaluate_reads_the_events_exactly_once() -> None:
 
     lazy = register_io_source(source, schema=polars_schema())
     reports = evaluate(lazy, default_spec(), AS_OF)
-    assert len(reports) == 4
+    assert len(reports) == 5
     windows = sum(1 + len(r["burn_rates"]) for r in reports)
-    assert windows == 24  # 4 objectives x (W + 5 distinct alert windows) ...
+    # 30 d objectives: W + 5 distinct alert windows; 7 d ones (sloth's table): W + 7 ...
+    assert windows == 2 * 6 + 3 * 8
     assert len(reads) == 1  # ... from a single read
+    reads.clear()
+    explained = assess(lazy, default_spec(), AS_OF, explain=True).objectives
+    assert explained[3]["contributors"] == []  # error_rate
+    assert len(reads) == 1  # no event was bad: the contributors need no second read
+    events = events.vstack(frame([event(AS_OF - MIN, ok=False, run_id="r2")]))
+    reads.clear()
+    explained = assess(lazy, default_spec(), AS_OF, explain=True).objectives
+    assert len(reads) == 2  # the contributors read again: only the runs with bad events
+    assert "r2" in str(reads[1]) and "is_in" in str(reads[1])
+    assert [c["run_id"] for c in explained[3]["contributors"]] == ["r2"]  # error_rate
     assert reads[0] is not None  # with the time filter pushed into the source
 
 
@@ -416,11 +432,12 @@ def test_report_is_json_ready_and_matches_report_schema() -> None:
     json.dumps(reports, allow_nan=False)
     validate_report(run_report(spec, reports, AS_OF, run_id="r1", env="dev"))
     assert [r["name"] for r in reports] == ["system_uptime", "api_response_time",
-                                            "trade_execution_time", "error_rate"]
+                                            "trade_execution_time", "error_rate", "run_completion"]
     keys = {"name", "description", "budgeting", "target", "window", "window_start",
             "window_end", "valid", "good", "bad", "sli", "budget_ratio", "allowed_bad",
             "budget_remaining", "remaining", "remaining_unit", "coverage", "burn_rates",
-            "alerts", "time_to_exhaustion_h", "status", "min_events", "burn_down"}
+            "alerts", "time_to_exhaustion_h", "status", "min_events", "burn_down",
+            "sli_per_day"}
     assert all(set(r) == keys for r in reports)
 
 

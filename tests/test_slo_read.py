@@ -71,14 +71,15 @@ def test_finished_and_crashed_runs_read_together(tmp_path: Path) -> None:
     finished(tmp_path / "r1", events("r1", AS_OF - 60 * MIN, 10, bad=2))
     crashed(tmp_path / "r2", events("r2", AS_OF - 30 * MIN, 5, bad=1))
     calls: list[tuple[int, int]] = []
-    data = load_events(discover([tmp_path]), None, COLUMNS,
+    columns = [*COLUMNS, "final"]  # the default error_rate objective reads `final` too
+    data = load_events(discover([tmp_path]), None, columns,
                        progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 2), (2, 2)]
     assert [p.name for p in data.used] == [PARQUET_NAME, JOURNAL_NAME]
     assert data.skipped == [] and data.journal_bad_lines == 0
     frame = data.frame.collect()
-    assert frame.columns == COLUMNS
-    assert frame.schema == {c: polars_schema()[c] for c in COLUMNS}
+    assert frame.columns == columns
+    assert frame.schema == {c: polars_schema()[c] for c in columns}
     assert frame.group_by("run_id").len().sort("run_id").rows() == [("r1", 20), ("r2", 10)]
     spec = load_objectives(OmegaConf.to_container(OmegaConf.load(CONF / "slo" / "default.yaml")))
     report = {o["name"]: o for o in evaluate(data.frame, spec, AS_OF)}

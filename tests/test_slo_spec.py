@@ -114,7 +114,7 @@ def test_default_spec_loads() -> None:
     assert (spec.service, spec.fail_on_breach, spec.at_risk_below) == ("trading-bot", False, 0.25)
     by_name = {o.name: o for o in spec.objectives}
     assert list(by_name) == ["system_uptime", "api_response_time", "trade_execution_time",
-                             "error_rate"]
+                             "error_rate", "run_completion"]
     uptime = by_name["system_uptime"]
     assert (uptime.budgeting, uptime.target, uptime.window, uptime.slice) == (
         "Timeslices", 0.995, timedelta(days=30), timedelta(minutes=1))
@@ -122,11 +122,15 @@ def test_default_spec_loads() -> None:
     assert (api.budgeting, api.window, api.slice) == ("Occurrences", timedelta(days=7), None)
     assert api.valid == (Condition("kind", "eq", "api_call"), Condition("ok", "eq", True))
     assert api.good == (Condition("latency_ms", "lt", 500),)
-    assert api.min_events == 10 and len(api.tiers) == 3
-    assert api.tiers[0] == AlertTier("page", timedelta(hours=1), timedelta(minutes=5), 0.02)
-    assert by_name["error_rate"].valid == (Condition("kind", "in", ("api_call", "order")),)
+    assert api.min_events == api.alert_min_events == 10
+    assert len(api.tiers) == 4  # 7 d: alerting.tiers_by_window.7d (tests/test_slo_tiers.py)
+    assert api.tiers[0] == AlertTier("page", timedelta(hours=1), timedelta(minutes=5), 0.08)
+    assert len(uptime.tiers) == 3  # 30 d: alerting.tiers
+    assert uptime.tiers[0] == AlertTier("page", timedelta(hours=1), timedelta(minutes=5), 0.02)
+    assert by_name["error_rate"].valid == (Condition("kind", "in", ("api_call", "order")),
+                                           Condition("final", "ne", False))  # calls, once
     assert spec.horizon == timedelta(days=30)
-    assert spec.columns == ["ts", "run_id", "kind", "name", "ok", "latency_ms"]
+    assert spec.columns == ["ts", "run_id", "kind", "name", "ok", "latency_ms", "final"]
 
 
 def test_alert_tier_k_is_the_workbooks() -> None:
@@ -142,7 +146,8 @@ def test_strict_spec_inherits_default() -> None:
     assert (spec.fail_on_breach, spec.at_risk_below) == (True, 0.5)
     targets = {o.name: o.target for o in spec.objectives}
     assert targets == {"system_uptime": 0.999, "api_response_time": 0.99,
-                       "trade_execution_time": 0.999, "error_rate": 0.995}
+                       "trade_execution_time": 0.999, "error_rate": 0.995,
+                       "run_completion": 0.99}
     by_name = {o.name: o for o in spec.objectives}
     assert by_name["api_response_time"].good == (Condition("latency_ms", "lt", 250),)
     assert by_name["trade_execution_time"].good == (Condition("latency_ms", "lt", 500),)
@@ -163,9 +168,10 @@ def test_per_objective_alerting_override() -> None:
         "min_events": 50, "tiers": [{"severity": "ticket", "long": "1d", "short": "1h",
                                      "budget_fraction": 0.2}]}
     by_name = {o.name: o for o in load_objectives(node).objectives}
-    assert by_name["error_rate"].min_events == 50
+    assert by_name["error_rate"].alert_min_events == 50  # burn-rate windows
+    assert by_name["error_rate"].min_events == 10  # status: alerting.min_events of the spec
     assert [t.long for t in by_name["error_rate"].tiers] == [timedelta(days=1)]
-    assert len(by_name["api_response_time"].tiers) == 3  # the others keep the shared tiers
+    assert len(by_name["api_response_time"].tiers) == 4  # the others keep the 7-day table
 
 
 def _set(path: str, value: Any):
@@ -219,7 +225,8 @@ BAD_SPECS = [
      "slo.alerting.min_events: -1 is not allowed; allowed: a whole number of valid events >= 0"),
     (_set(f"{API}/indicator/valid/0/field", "kinds"),
      "slo.objectives.api_response_time.indicator.valid[0].field: 'kinds' is not allowed; "
-     "allowed: one of ts, run_id, env, phase, kind, name, ok, latency_ms, error, attempt, symbol"),
+     "allowed: one of ts, run_id, env, phase, kind, name, ok, latency_ms, error, attempt, symbol, "
+     "final"),
     (_set(f"{API}/indicator/valid/0/op", "=="),
      "slo.objectives.api_response_time.indicator.valid[0].op: '==' is not allowed; allowed: one "
      "of eq, ne, lt, le, gt, ge, in, not_in, is_null, not_null"),
@@ -234,7 +241,7 @@ BAD_SPECS = [
      "allowed: a number (field latency_ms)"),
     (_set(f"{API}/indicator/valid/0/value", "api_calls"),
      "slo.objectives.api_response_time.indicator.valid[0].value: 'api_calls' is not allowed; "
-     "allowed: event kinds api_call, order, phase, health, heartbeat"),
+     "allowed: event kinds api_call, order, phase, health, heartbeat, run"),
     (_set(f"{API}/indicator/valid/1/op", "lt"),
      "slo.objectives.api_response_time.indicator.valid[1].op: 'lt' is not allowed; allowed: "
      "eq, ne, in, not_in, is_null, not_null (field ok is true or false)"),
@@ -289,7 +296,8 @@ def test_openslo_documents() -> None:
     spec = load_objectives(default_node())
     docs = to_openslo(spec)
     assert [d["metadata"]["name"] for d in docs] == [
-        "system-uptime", "api-response-time", "trade-execution-time", "error-rate"]
+        "system-uptime", "api-response-time", "trade-execution-time", "error-rate",
+        "run-completion"]
     assert {(d["apiVersion"], d["kind"]) for d in docs} == {("openslo/v1", "SLO")}
     uptime, api = docs[0]["spec"], docs[1]["spec"]
     assert uptime["budgetingMethod"] == "Timeslices"

@@ -21,8 +21,14 @@ JOURNAL_NAME = "events.jsonl"
 PARQUET_NAME = "metrics.parquet"
 KINDS = ("api_call", "order", "phase", "health", "heartbeat")
 # Column order of a recorded row; run_id and env are constant per run and added on output.
-ROW_COLUMNS = ("ts", "phase", "kind", "name", "ok", "latency_ms", "error", "attempt", "symbol")
+ROW_COLUMNS = ("ts", "phase", "kind", "name", "ok", "latency_ms", "error", "attempt", "symbol",
+               "final")
 COLUMNS = ("ts", "run_id", "env", *ROW_COLUMNS[1:])
+# Columns added after schema v1 first shipped: older metrics.parquet files lack them and older
+# journal lines omit them; readers supply null (slo/read.py, read_journal).  `final`: this attempt
+# is the last of its logical exchange call (true: its outcome is the call's outcome; false: a
+# failed attempt that was retried; null: not an exchange call, or written before the flag).
+OPTIONAL_COLUMNS = ("final",)
 
 def polars_schema() -> dict[str, Any]:
     """The v1 event schema as polars dtypes (imported lazily: polars costs ~80 ms)."""
@@ -40,6 +46,7 @@ def polars_schema() -> dict[str, Any]:
         "error": pl.String,
         "attempt": pl.Int32,
         "symbol": pl.String,
+        "final": pl.Boolean,
     }
 
 
@@ -75,7 +82,8 @@ def _iter_valid(path: Path, bad: list[str]) -> Iterator[dict[str, Any]]:
 
 
 def read_journal(path: Path) -> JournalRead:
-    """Validate every line against the event schema; skip and count the bad ones."""
+    """Validate every line against the event schema; skip and count the bad ones.  A line
+    without an optional column (OPTIONAL_COLUMNS: written before it existed) reads it as null."""
     import polars as pl
 
     bad: list[str] = []
