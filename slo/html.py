@@ -1,4 +1,4 @@
-"""The nightly report as one self-contained HTML page: the tables of slo/markdown.py (the same
+"""The nightly report as one self-contained HTML page: the tables of slo/columns.py (the same
 columns, from the same definitions) plus, per objective, a budget burn-down and an SLI-per-day
 chart (inline SVG drawn by matplotlib in slo/charts.py; no scripts, no external files).
 
@@ -11,7 +11,7 @@ import re
 from html import escape
 from typing import Any
 
-from slo.markdown import (
+from slo.columns import (
     NONE,
     Badge,
     Cell,
@@ -21,7 +21,6 @@ from slo.markdown import (
     contributor_rows,
     envs_judged,
     gate_note,
-    more_runs,
     objectives_rows,
     retries_rows,
     run_link,
@@ -29,9 +28,9 @@ from slo.markdown import (
     short,
     status_text,
     sweep_rows,
-    unburned,
     when,
 )
+from slo.markdown import more_runs, unburned
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;

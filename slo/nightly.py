@@ -131,7 +131,8 @@ def nightly(settings: Settings) -> int:
     from loguru import logger
 
     from runner.shared import signals
-    from slo.read import discover, name_invalid
+    from slo.quality import name_invalid
+    from slo.read import discover
     from slo.report import check_writable, nightly_report
 
     check_writable(settings.out_dir)  # an unwritable out_dir fails now, not after reading

@@ -36,6 +36,27 @@ def _tier_text(tier: AlertTier, window: timedelta) -> str:
     return text + (f" (k={tier.k(window):g}, clamped)" if tier.clamped(window) else "")
 
 
+TIMESLICES = ("rehearsal time only: the slices are the {slice} slices that overlap a run's "
+              "lifetime (its start to its last event), not every slice of the {window} "
+              "window; a slice is good when it holds at least one valid event and all are good, "
+              "bad when none (nobody alive to report); a crashed run (no result.json, its "
+              "process gone) adds one bad slice after its last event; no status before "
+              "{min_events} measured slices")
+OCCURRENCES = ("events: every valid event in the window counts once; an event with final=false "
+               "is a retried attempt (the call is counted by its final attempt); kind run is one "
+               "derived event per run folder (ok when the run succeeded); no status before "
+               "{min_events} valid events")
+
+
+def _counts(o: Objective) -> str:
+    """What one unit of the SLI is, so another tool does not misread the objective (e.g. a
+    30-day Timeslices window as 43,200 wall-clock minutes)."""
+    if o.budgeting == "Timeslices" and o.slice is not None:
+        return TIMESLICES.format(slice=format_duration(o.slice), window=format_duration(o.window),
+                                 min_events=o.min_events)
+    return OCCURRENCES.format(min_events=o.min_events)
+
+
 def _document(spec: SloSpec, o: Objective) -> dict[str, Any]:
     valid = [c.as_dict() for c in o.valid]
     good = [c.as_dict() for c in (*o.valid, *o.good)]  # fresh dicts: no YAML anchors
@@ -50,6 +71,7 @@ def _document(spec: SloSpec, o: Objective) -> dict[str, Any]:
         "pre-execution-runner/min-events": str(o.min_events),
         "pre-execution-runner/alert-min-events": str(o.alert_min_events),
         "pre-execution-runner/alert-tiers": "; ".join(_tier_text(t, o.window) for t in o.tiers),
+        "pre-execution-runner/counts": _counts(o),
     }
     name = dns_name(o.name)
     return {

@@ -246,49 +246,6 @@ def load_events(sources: list[RunSource], since: datetime | None, columns: list[
     return data
 
 
-def name_invalid(data: EventData, invalid: dict[str | None, int],
-                 window: tuple[datetime, datetime] | None = None) -> None:
-    """Record the out-of-contract events the computation left out (slo.compute.assess counts
-    them per run_id), naming the parquet files they are in and what was wrong with them, within
-    `window` ([since, as_of), the horizon the computation read).
-
-    Journals never hold any (their bad lines were dropped and counted when read), so only the
-    parquets are scanned again — and only when there is something to name."""
-    import polars as pl
-
-    from slo.quality import broken, rules
-
-    data.invalid_events += sum(invalid.values())
-    if not invalid or not data.parquets:
-        return
-    ids = [i for i in invalid if i is not None]
-    wanted = pl.col("run_id").is_in(ids)
-    if None in invalid:
-        wanted = wanted | pl.col("run_id").is_null()
-    if window is not None:
-        wanted = wanted & (pl.col("ts") >= window[0]) & (pl.col("ts") < window[1])
-    scan = pl.scan_parquet(data.parquets, include_file_paths="_path", hive_partitioning=False,
-                           glob=False, extra_columns="ignore")
-    # The first file's columns; optional ones may be absent from other files (never checked).
-    names = [c for c in scan.collect_schema().names()
-             if c != "_path" and c not in OPTIONAL_COLUMNS]
-    checks = rules(names)
-    try:
-        found = (scan.filter(wanted & broken(names))
-                 .group_by("_path").agg(pl.len().alias("_n"),
-                                        *(e.sum().alias(k) for k, e in checks.items()))
-                 .sort("_path").collect(engine="streaming"))
-    except read_errors() as error:  # named by run instead of by file
-        data.partly_read += [{"path": f"run {i}", "reason": f"{n} event(s) breaking the event "
-                              f"contract left out (files not named: {first_line(error)})"}
-                             for i, n in invalid.items()]
-        return
-    for row in found.iter_rows(named=True):
-        what = ", ".join(f"{k} ({row[k]})" for k in checks if row[k])
-        data.partly_read.append({"path": row["_path"], "reason": f"{row['_n']} event(s) left "
-                                 f"out: {what}"})
-
-
 def _read_journal(path: Path, columns: list[str], since: datetime | None,
                   data: EventData) -> Any:
     import polars as pl

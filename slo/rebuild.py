@@ -78,7 +78,8 @@ def rebuild_run(settings: Settings) -> int:
     itself judged it at its end (runner/phases/report.py: same events, as_of, exit rule)."""
     from slo.causes import describe_runs
     from slo.compute import assess
-    from slo.read import discover, name_invalid
+    from slo.quality import name_invalid
+    from slo.read import discover
     from slo.report import check_writable, run_report, write_report
     from slo.retries import retry_summary
     from slo.run_table import crashed_list

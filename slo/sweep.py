@@ -48,6 +48,19 @@ def _status(job_dir: Path, result: dict[str, Any]) -> tuple[str, int | None]:
     return "no result (crashed or killed)", None
 
 
+def _retries(job_dir: Path) -> dict[str, Any] | None:
+    """The job's exchange calls and retries (its slo_report.json's Retries table, summed): the
+    figure a fault sweep moves, since retried calls that succeed are not errors."""
+    report = _read_json(job_dir / "slo_report.json") or {}
+    table = report.get("retries")
+    if not isinstance(table, list):
+        return None
+    calls = sum(int(r.get("calls") or 0) for r in table if isinstance(r, dict))
+    retries = sum(int(r.get("retries") or 0) for r in table if isinstance(r, dict))
+    return {"calls": calls, "retries": retries,
+            "retry_ratio": round(retries / calls, 6) if calls else None}
+
+
 def job_row(job_dir: Path) -> dict[str, Any]:
     result = _read_json(job_dir / "result.json") or {}
     status, exit_code = _status(job_dir, result)
@@ -62,6 +75,7 @@ def job_row(job_dir: Path) -> dict[str, Any]:
         "slo_status": slo.get("worst_status"),
         "objectives": objectives,
         "readiness": job_readiness(result),
+        "retries": _retries(job_dir),
     }
 
 

@@ -27,8 +27,8 @@ from runner.recorder import Recorder
 from runner.shared.events import COLUMNS, JOURNAL_NAME, PARQUET_NAME, polars_schema, read_journal
 from runner.shared.files import write_parquet_atomic
 from slo.compute import evaluate
-from slo.quality import broken
-from slo.read import discover, load_events, name_invalid
+from slo.quality import broken, name_invalid
+from slo.read import discover, load_events
 from slo.retries import COLUMNS as RETRY_COLUMNS
 from slo.retries import retry_summary
 from slo.spec import SloSpec, load_objectives

@@ -386,3 +386,14 @@ def test_kill_9_reads_running_while_alive_then_crashed_everywhere(tmp_path):
     assert "crashed" in nightly.stdout
     latest = json.loads((tmp_path / "nightly" / "latest.json").read_text())
     assert [c["run_id"] for c in latest["crashed"]] == [dead.run_id]
+
+
+def test_the_openslo_export_says_what_one_unit_is():
+    from slo.openslo import to_openslo
+
+    docs = {d["metadata"]["displayName"]: d for d in to_openslo(load_objectives(default_slo()))}
+    uptime = docs["system_uptime"]["metadata"]["annotations"]["pre-execution-runner/counts"]
+    assert uptime.startswith("rehearsal time only") and "not every slice of the 30d" in uptime
+    assert "60 measured slices" in uptime and "crashed run" in uptime
+    errors = docs["error_rate"]["metadata"]["annotations"]["pre-execution-runner/counts"]
+    assert "final=false" in errors
