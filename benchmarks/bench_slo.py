@@ -137,6 +137,15 @@ def load_spec():
     return load_objectives(OmegaConf.to_container(OmegaConf.load(SPEC_FILE)))
 
 
+def slis(roots: list[Path], spec, as_of: datetime) -> tuple[list[dict], object]:
+    """The same work as the other contenders: discover -> load_events -> the objectives'
+    numbers (no run facts, contributors or retry figures)."""
+    sources = discover(roots)
+    since = EPOCH + timedelta(microseconds=make_grid(spec, as_of).start_us)
+    data = load_events(sources, since, list(dict.fromkeys([*EVENT_COLUMNS, *spec.columns])))
+    return assess(data.frame, spec, as_of).objectives, data
+
+
 def nightly(roots: list[Path], spec, as_of: datetime) -> tuple[list[dict], object]:
     """slo/nightly.py's computation: discover -> run facts -> load_events(since, columns) ->
     assess with contributors (one read) -> retry figures."""
@@ -341,9 +350,12 @@ def run_all(roots: list[Path], spec, as_of: datetime, as_of_us: int, reps: int,
             results: list[str]) -> str:
     files = [s.parquet for s in discover(roots)]
     nightly(roots, spec, as_of)  # warm-up: imports, page cache
-    t_slo, (objectives, loaded) = timed(lambda: nightly(roots, spec, as_of), reps)
+    t_slo, (objectives, loaded) = timed(lambda: slis(roots, spec, as_of), reps)
     expected = counts(objectives)
-    table = [("nightly computation (discover+runs+load+assess+retries)", t_slo, "-", True)]
+    t_all, (explained, _) = timed(lambda: nightly(roots, spec, as_of), reps)
+    table = [("nightly SLIs (discover+load+assess), the compared work", t_slo, "-", True),
+             ("  whole nightly: + run facts, contributors, retries (not in ratios)", t_all,
+              f"{t_all / t_slo:.2f}x", counts(explained) == expected)]
     with tempfile.TemporaryDirectory() as tmp:
         from slo.report import nightly_report, write_report
 

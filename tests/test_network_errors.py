@@ -188,3 +188,13 @@ def test_cli_offline_testnet_shows_cause_hint_and_keys(tmp_path):
     assert NETWORK_HINT in phases["connect"]["error"]
     run_log = (run_dir / "run.log").read_text()
     assert "exception chain" in run_log and "gaierror" in run_log
+
+
+@pytest.mark.parametrize(("env", "names"), [
+    ("testnet", "BINANCE_TESTNET_API_KEY and BINANCE_TESTNET_API_SECRET"),
+    ("live", "BINANCE_API_KEY and BINANCE_API_SECRET")])
+def test_the_execution_skip_names_the_keys_of_its_env(env, names):
+    from runner.phases.execution import no_keys
+
+    assert no_keys(env).startswith("needs API keys") and names in no_keys(env)
+    assert ("TESTNET" in no_keys(env)) == (env == "testnet")

@@ -397,3 +397,4 @@ def test_the_openslo_export_says_what_one_unit_is():
     assert "60 measured slices" in uptime and "crashed run" in uptime
     errors = docs["error_rate"]["metadata"]["annotations"]["pre-execution-runner/counts"]
     assert "final=false" in errors
+

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.errors import OrderOutcomeUnknown
 from adapters.ledger import OrderRecord
 from runner.order_ids import client_order_id
+from runner.phases.preflight import key_variables
 from runner.run_data import IntendedOrder
 from runner.shared.errors import PhaseError, PhaseSkipped
 from runner.shared.secrets import mask
@@ -46,8 +47,10 @@ def _plan_orders(ctx: RunContext, probe_when_idle: bool) -> list[IntendedOrder]:
                           reason=PROBE_REASON, probe=True)]
 
 
-NO_KEYS = ("needs API keys: adapter.api_key and adapter.secret are empty (testnet: set "
-           "BINANCE_TESTNET_API_KEY and BINANCE_TESTNET_API_SECRET in the environment or .env)")
+def no_keys(env: str) -> str:
+    """Why the phase is skipped, naming the variables this env reads its keys from."""
+    return (f"needs API keys: adapter.api_key and adapter.secret are empty "
+            f"(set {key_variables(env)})")
 
 
 def _submit(ctx: RunContext, number: int, order: IntendedOrder) -> str | None:
@@ -85,7 +88,7 @@ def run(ctx: RunContext, *, probe_when_idle: bool = True) -> dict[str, Any]:
     if refused:
         raise PhaseError(refused[0])
     if not ctx.exchange.has_keys:  # order validation and placement are signed requests
-        raise PhaseSkipped(NO_KEYS)
+        raise PhaseSkipped(no_keys(ctx.env))
     planned = _plan_orders(ctx, probe_when_idle)
     failures = [f for f in (_submit(ctx, n, o) for n, o in enumerate(planned, 1)) if f]
     if failures:
