@@ -138,6 +138,15 @@ def journal_ends(journal: Path) -> tuple[dict[str, Any] | None, dict[str, Any] |
     return first, last
 
 
+def _modified(path: Path) -> datetime | None:
+    from datetime import timezone
+
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    except OSError:
+        return None
+
+
 def _fill_from_parquet(run: RunInfo, parquet: Path) -> None:
     import polars as pl
 
@@ -165,6 +174,8 @@ def run_facts(sources: list[Any]) -> list[RunInfo]:
                     run.run_id = run.run_id or _text(first.get("run_id"))
                     run.env = run.env or _text(first.get("env"))
                     run.first_event, run.last_event = _time(first["ts"]), _time(last["ts"])
+                elif run.crashed:  # killed before its first flush: still a crash, named
+                    run.first_event = run.last_event = _modified(source.journal)
             elif source.parquet is not None:
                 _fill_from_parquet(run, source.parquet)
         runs.append(run)

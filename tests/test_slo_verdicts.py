@@ -398,3 +398,12 @@ def test_the_openslo_export_says_what_one_unit_is():
     errors = docs["error_rate"]["metadata"]["annotations"]["pre-execution-runner/counts"]
     assert "final=false" in errors
 
+
+
+def test_a_run_killed_before_its_first_flush_is_still_a_named_crash(tmp_path):
+    folder = tmp_path / "runs" / "early"
+    folder.mkdir(parents=True)
+    (folder / "events.jsonl").write_text("", encoding="utf-8")
+    [run] = run_facts([_source(folder)])
+    assert run.status == "crashed" and run.start is not None  # the journal's mtime
+    assert readiness([met()], [finished(), run], envs=[], gate=False)["verdict"] == NOT_READY
