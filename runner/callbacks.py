@@ -1,8 +1,15 @@
 """Hydra callbacks. They run in the process that launches the jobs, whatever the launcher
-(basic, joblib, Ray, SLURM), so the sweep report is written where the sweep root is known."""
+(basic, joblib, Ray, SLURM), so the sweep report is written where the sweep root is known.
+
+Before launching, Hydra's sweeper composes every job's config once to find a bad one early
+(`Sweeper.validate_batch_is_legal`, about 0.1-0.3 s per job: half a minute for 100 jobs).
+`RememberSweep` makes that step show its progress (`validating sweep jobs: 12/100 ...`, a bar on
+a terminal: runner/shared/progress.py); what it checks is unchanged.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +18,7 @@ from hydra.experimental.callback import Callback
 # Sweep roots started in this process; runner.__main__ writes their reports when Hydra returns
 # (also when a job failed, when Hydra skips on_multirun_end).
 SWEEP_DIRS: list[Path] = []
+VALIDATING = "validating sweep jobs"
 
 
 class RememberSweep(Callback):
@@ -19,3 +27,26 @@ class RememberSweep(Callback):
 
         COMMAND.started()  # composition succeeded: from here on, stderr is the user's
         SWEEP_DIRS.append(Path(config.hydra.sweep.dir))
+        show_validation()
+
+
+def show_validation() -> None:
+    """Make every sweeper's validation of a batch report its progress (idempotent)."""
+    from hydra.plugins.sweeper import Sweeper
+
+    current = Sweeper.validate_batch_is_legal
+    if getattr(current, "__module__", None) != __name__:
+        _validate.original = current  # type: ignore[attr-defined]
+        Sweeper.validate_batch_is_legal = _validate  # type: ignore[method-assign]
+
+
+def _validate(self: Any, batch: Sequence[Sequence[str]]) -> None:
+    """Hydra's own check, one job at a time, counting."""
+    from runner.shared.logs import ensure_console
+    from runner.shared.progress import Progress
+
+    ensure_console()
+    with Progress(VALIDATING, len(batch), unit="jobs") as progress:
+        for overrides in batch:
+            _validate.original(self, [overrides])  # type: ignore[attr-defined]
+            progress.update()

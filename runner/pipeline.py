@@ -35,7 +35,7 @@ ERROR_NAME = "error.txt"
 # Files that mean a folder already holds another run; never overwrite them.  Defence in depth:
 # runner/run_folder.py claims every run folder and sweep root exclusively before Hydra writes, but
 # sweep jobs whose hydra.sweep.subdir repeats share a folder, and the compose API bypasses it.
-RUN_MARKERS = ("events.jsonl", "result.json")
+RUN_MARKERS = ("events.jsonl", "events.jsonl.gz", "result.json")
 # A sweep job that a signal stopped before it started keeps its folder with only this file.
 INTERRUPTED_NAME = "interrupted.txt"
 # What a signal leads to (the one line runner/shared/signals.py prints), during and after the
@@ -232,6 +232,9 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     result = with_late_signal(result, verdict)
     write_json_atomic(result, run_dir / RESULT_NAME)
     recorder.release()  # from now on a reader sees a finished run (slo/runs.py)
+    from runner.prune import after_run
+
+    after_run(run_dir, config["journal_after_run"], ctx.log)  # keep | compress | drop
     print_summary(result, run_dir)
     remove_sink(sink)
     return result["exit_code"]

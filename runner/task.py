@@ -4,6 +4,9 @@ other processes (joblib, Ray, SLURM) pickle it by reference instead of by value.
 After a multirun sweep, the sweep root gets sweep_report.json/.md, also when jobs failed, and the
 command's exit code is the worst of its jobs' (read from their folders, whatever the launcher).
 
+In a sweep, the job's console lines carry its number (`[#3] `: runner/shared/logs.py), set here
+for the job's duration, so the lines of parallel jobs can be told apart.
+
 Each job first scrubs Hydra's snapshot (`.hydra/*.yaml`, the sweep's `multirun.yaml`) of secret
 values (runner/shared/secrets.py), in the job's own process, so it works with every launcher.
 """
@@ -25,7 +28,7 @@ def task(cfg: DictConfig) -> int:
     from hydra.types import RunMode
 
     from runner.pipeline import main as run_main
-    from runner.shared import signals
+    from runner.shared import logs, signals
     from runner.shared.hydra_secrets import register_hydra_config, scrub_snapshot
     from runner.shared.secrets import install_stream_masks, register_environ
 
@@ -40,7 +43,13 @@ def task(cfg: DictConfig) -> int:
     subdir = hydra_config.output_subdir
     scrub_snapshot(run_dir / subdir if subdir else None,
                    Path(hydra_config.sweep.dir) if sweep_job else None)
-    return COMMAND.finished(run_main(cfg, run_dir, sweep_job=sweep_job))
+    if sweep_job:
+        launcher = str(hydra_config.launcher.get("_target_") or "")
+        logs.set_job(hydra_config.job.num, parallel=not launcher.endswith(".BasicLauncher"))
+    try:
+        return COMMAND.finished(run_main(cfg, run_dir, sweep_job=sweep_job))
+    finally:
+        logs.set_job(None)  # the basic launcher's next `#N` line is not this job's
 
 
 def sweep_reports() -> list[int]:

@@ -190,7 +190,11 @@ def objective_figure(objective: dict[str, Any]) -> Any:
     from matplotlib.figure import Figure
 
     panels = [draw_burn_down] + ([draw_sli_per_day] if "sli_per_day" in objective else [])
-    figure = Figure(figsize=(4.8 * len(panels), 2.5), dpi=100, layout="constrained")
+    # Fixed margins: a constrained layout re-draws the figure to measure it, which doubled the
+    # nightly's rendering time (~0.2 s per objective).
+    figure = Figure(figsize=(4.8 * len(panels), 2.5), dpi=100)
+    figure.subplots_adjust(left=0.075 * 2 / len(panels), right=0.985, bottom=0.2, top=0.88,
+                           wspace=0.22)
     for axes, draw in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels,
                           strict=True):
         draw(axes, objective)

@@ -19,6 +19,7 @@ objective is breached and `fail_on_breach` is set, or the go-live verdict is NOT
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from runner.shared.errors import (
     EXIT_RUN_FAILED,
     ConfigError,
 )
+from runner.shared.progress import Steps, no_step
 
 if TYPE_CHECKING:
     from slo.report import WriteError
@@ -144,22 +146,29 @@ def nightly(settings: Settings) -> int:
     sources = discover(roots, skipped)
     window = judged_window(settings)
     runs = in_window(run_facts(sources), *window, list(settings.envs))
-    data, (assessment, retries) = read_and_use(
-        sources, window.since, settings, lambda d: judge(d.frame, settings, runs, window),
-        progress=stoppable(_progress_bar(settings, len(sources))))
-    name_invalid(data, assessment.invalid, (window.since, settings.as_of))
-    signals.checkpoint()  # the last moment before anything is written
-    objectives = assessment.objectives
-    quality = data_quality(data, skipped)
-    report = nightly_report(settings.spec, objectives, settings.as_of, data_quality=quality,
-                            runs=len(data.used))
-    describe_runs(objectives, runs, settings.out_dir)
-    report |= {"runs_table": runs_table(runs, assessment.events_by_run, assessment.bad_by_run,
-                                        settings.out_dir),
-               "crashed": crashed_list(runs, settings.out_dir), "retries": retries,
-               "readiness": readiness(objectives, runs, envs=list(settings.envs),
-                                      gate=settings.fail_on_not_ready)}
-    written = write_nightly(report, settings)
+    # After the reading bar: each step is named when the console has been quiet for ~1 s
+    # (runner/shared/progress.py); fast steps print nothing.
+    with Steps() as step:
+        data, (assessment, retries) = read_and_use(
+            sources, window.since, settings,
+            lambda d: judge(d.frame, settings, runs, window, step),
+            progress=stoppable(_progress_bar(settings, len(sources))))
+        step("checking the events")
+        name_invalid(data, assessment.invalid, (window.since, settings.as_of))
+        signals.checkpoint()  # the last moment before anything is written
+        objectives = assessment.objectives
+        quality = data_quality(data, skipped)
+        report = nightly_report(settings.spec, objectives, settings.as_of, data_quality=quality,
+                                runs=len(data.used))
+        step("naming the contributors")
+        describe_runs(objectives, runs, settings.out_dir)
+        step("listing the runs and the go-live readiness")
+        report |= {"runs_table": runs_table(runs, assessment.events_by_run,
+                                            assessment.bad_by_run, settings.out_dir),
+                   "crashed": crashed_list(runs, settings.out_dir), "retries": retries,
+                   "readiness": readiness(objectives, runs, envs=list(settings.envs),
+                                          gate=settings.fail_on_not_ready)}
+        written = write_nightly(report, settings, step)
     warn_quality(quality)
     print_table(objectives)
     print_readiness(report["readiness"])
@@ -188,8 +197,8 @@ def judged_window(settings: Settings) -> JudgedWindow:
     return JudgedWindow(EPOCH + timedelta(microseconds=start_us), settings.as_of)
 
 
-def judge(frame: Any, settings: Settings, runs: list[RunInfo], window: JudgedWindow
-          ) -> tuple[Any, list[dict[str, Any]]]:
+def judge(frame: Any, settings: Settings, runs: list[RunInfo], window: JudgedWindow,
+          step: Callable[[str], None] = no_step) -> tuple[Any, list[dict[str, Any]]]:
     """The objectives (with their contributors) and the retry figures, for the judged envs."""
     import polars as pl
 
@@ -198,21 +207,26 @@ def judge(frame: Any, settings: Settings, runs: list[RunInfo], window: JudgedWin
 
     if settings.envs:
         frame = frame.filter(pl.col("env").is_in(list(settings.envs)))
+    step("computing error budgets")
     assessment = assess(frame, settings.spec, settings.as_of, runs=runs, explain=True)
+    step("counting retries")
     return assessment, retry_summary(frame, window.since, settings.as_of)
 
 
-def write_nightly(report: dict[str, Any], settings: Settings) -> Path:
+def write_nightly(report: dict[str, Any], settings: Settings,
+                  step: Callable[[str], None] = no_step) -> Path:
     """<date><variant>.* always; latest<variant>.* only when this report is not older than
     the one there (rebuilding a past night leaves latest alone).  All files or none."""
     from slo.report import render_report, write_files
 
     base = settings.out_dir / f"{settings.as_of.date().isoformat()}{settings.variant}"
+    step("rendering the report (JSON, Markdown, HTML with charts)")
     texts = render_report(report, base, html=True)
     latest = settings.out_dir / f"latest{settings.variant}.json"
     if _not_older(settings, latest):
         texts |= {path.with_name(f"latest{settings.variant}{path.suffix}"): text
                   for path, text in texts.items()}
+    step(f"writing the report to {settings.out_dir}")
     write_files(texts)
     return base.with_suffix(".html")
 

@@ -1,7 +1,9 @@
 """Find run folders and read their events lazily, skipping (and listing) what cannot be read.
 
 A run folder is any folder under the roots holding metrics.parquet (a finished run) or
-events.jsonl (the journal; a crashed run has only this).  Parquet files are checked from their
+its journal: events.jsonl (a crashed run has only this), or events.jsonl.gz (a finished run's
+journal, compressed after the run: config journal_after_run; while both exist — a compression
+cut short — the plain one is the journal).  Parquet files are checked from their
 footer first (pl.read_parquet_schema: cheap, no data read) and then scanned lazily as ONE scan
 over all good files, selecting only the requested columns with `ts >= since` pushed down into
 the reader.  A parquet that lacks only optional columns (runner.shared.events.OPTIONAL_COLUMNS,
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.shared.events import (
+    JOURNAL_GZ_NAME,
     JOURNAL_NAME,
     OPTIONAL_COLUMNS,
     PARQUET_NAME,
@@ -108,8 +111,8 @@ def discover(roots: Iterable[Path], skipped: list[dict[str, str]] | None = None
         if not root.is_dir():
             continue
         for folder, dirs, files in os.walk(root, onerror=unlistable):  # one walk, both names
-            found = {name: Path(folder, name) for name in (PARQUET_NAME, JOURNAL_NAME)
-                     if name in files}
+            found = {name: Path(folder, name)
+                     for name in (PARQUET_NAME, JOURNAL_NAME, JOURNAL_GZ_NAME) if name in files}
             if found:
                 folders.setdefault(Path(folder).absolute(), {}).update(found)
             elif ".hydra" in dirs:
@@ -120,7 +123,7 @@ def discover(roots: Iterable[Path], skipped: list[dict[str, str]] | None = None
     if skipped is not None:  # overlapping roots meet a folder twice: name it once
         skipped += {p["path"]: p for p in problems}.values()
     return [RunSource(folder=folder, parquet=files.get(PARQUET_NAME),
-                      journal=files.get(JOURNAL_NAME))
+                      journal=files.get(JOURNAL_NAME) or files.get(JOURNAL_GZ_NAME))
             for folder, files in sorted(folders.items())]
 
 
@@ -225,7 +228,7 @@ def load_events(sources: list[RunSource], since: datetime | None, columns: list[
                 journal = None
             else:
                 data.skipped.append({"path": str(source.parquet), "reason": problem
-                                     + ("; read its events.jsonl instead" if journal else "")})
+                                     + (f"; read its {journal.name} instead" if journal else "")})
         if journal is not None:
             frame = _read_journal(journal, columns, since, data)
             if frame is not None:

@@ -119,7 +119,19 @@ def _event(line: bytes) -> dict[str, Any] | None:
 def journal_ends(journal: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The first and the last readable event of a journal, read from its two ends only (a
     crashed soak's journal can hold millions of lines); a torn last line is stepped over."""
+    from runner.shared.events import is_gzip, open_journal
+
     first = last = None
+    if is_gzip(journal):  # compressed after a finished run: no seeking, read it through
+        try:
+            with open_journal(journal) as text:
+                for line in text:
+                    event = _event(line.encode())
+                    if event is not None:
+                        first, last = first or event, event
+        except (OSError, EOFError):
+            pass
+        return first, last
     try:
         with open(journal, "rb") as lines:
             for line in lines:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runner.shared.errors import EXIT_OK, EXIT_SLO_BREACHED
+from runner.shared.events import JOURNAL_NAMES
 from slo.settings import DataError, Settings, columns
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def read_and_use(sources: list[RunSource], since: datetime | None, settings: Set
 def data_quality(data: EventData, skipped: list[dict[str, str]]) -> dict[str, Any]:
     """The report's data-quality section: what was read, what was left out and why."""
     return {"files_read": len(data.used),
-            "journals_read": sum(1 for p in data.used if Path(p).name == "events.jsonl"),
+            "journals_read": sum(1 for p in data.used if Path(p).name in JOURNAL_NAMES),
             "skipped": [*skipped, *data.skipped], "journal_bad_lines": data.journal_bad_lines,
             "invalid_events": data.invalid_events, "partly_read": data.partly_read}
 

@@ -446,7 +446,8 @@ def run_case(case: Case, tmp: Path) -> subprocess.CompletedProcess[str]:
                           preexec_fn=launch.get("preexec_fn"))
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.slow] * c.slow)
+@pytest.mark.slow  # each row starts `python -m runner` as a subprocess
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id)
                                   for c in CLI])
 def test_bad_input_on_the_command_line(case: Case, tmp_path: Path) -> None:
     if case.setup is not None:

@@ -16,7 +16,8 @@ from conftest import ROOT, cli_env, only_run_dir, run_cli
 from runner.shared.events import read_journal
 from runner.shared.schemas import validator
 
-RUN_FILES = {".hydra", "plan.json", "events.jsonl", "metrics.parquet", "market_data.parquet",
+# events.jsonl is compressed once the run is written (journal_after_run: compress).
+RUN_FILES = {".hydra", "plan.json", "events.jsonl.gz", "metrics.parquet", "market_data.parquet",
              "signals.parquet", "orders.parquet", "result.json", "run.log", "slo_report.json",
              "slo_report.md"}
 
@@ -53,7 +54,7 @@ def test_result_json_is_valid_and_tells_the_story(default_run):
 def test_events_cover_every_kind_and_parquet_matches_the_journal(default_run):
     _, run_dir = default_run
     metrics = pl.read_parquet(run_dir / "metrics.parquet")
-    journal = read_journal(run_dir / "events.jsonl")
+    journal = read_journal(run_dir / "events.jsonl.gz")
     assert journal.bad_lines == 0
     assert journal.frame.height == metrics.height
     assert set(metrics["kind"]) == {"api_call", "order", "phase", "health", "heartbeat"}

@@ -3,7 +3,6 @@ and in the PR sweep (conf/ci/pr.yaml) makes failed attempts at the default seed.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import yaml
 
 from runner import pipeline
 from runner.plan import build_plan
+from runner.shared.events import find_journal, read_journal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,9 +35,8 @@ CASES = ([("standard", "dev", r) for r in readme_rates() if r > 0]
 
 
 def failed_attempts(run_dir: Path) -> int:
-    events = [json.loads(line) for line in
-              (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    return sum(1 for e in events if e.get("kind") == "api_call" and e.get("ok") is False)
+    events = read_journal(find_journal(run_dir)).frame  # events.jsonl.gz once the run is written
+    return events.filter(kind="api_call", ok=False).height
 
 
 def test_the_demos_sweep_a_zero_rate_and_at_least_one_faulty_one():

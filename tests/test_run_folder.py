@@ -20,6 +20,7 @@ from conftest import CONFIG_MODULE, cli_env, run_cli
 
 from runner import run_folder
 from runner.run_folder import FolderError, claim, claim_in_config, override_value
+from runner.shared.events import find_journal, open_journal
 
 # -- the claim ----------------------------------------------------------------------------------
 
@@ -267,7 +268,8 @@ def at_once(cwd: Path, count: int, *args: str) -> list[subprocess.CompletedProce
 
 
 def run_ids(folder: Path) -> set[str]:
-    lines = (folder / "events.jsonl").read_text().splitlines()
+    with open_journal(find_journal(folder)) as journal:  # events.jsonl.gz once written
+        lines = journal.read().splitlines()
     return {json.loads(line)["run_id"] for line in lines if line.strip()}
 
 
@@ -316,7 +318,7 @@ def test_a_refused_run_changes_nothing_in_the_folder_it_was_pointed_at(tmp_path)
     assert first.returncode == 0, first.stderr
     old = tmp_path / "outputs" / "old"
     before, listing = snapshot(old), sorted(p.name for p in tmp_path.rglob("*"))
-    assert {".hydra/config.yaml", ".hydra/hydra.yaml", "events.jsonl"} <= set(before)
+    assert {".hydra/config.yaml", ".hydra/hydra.yaml", "events.jsonl.gz"} <= set(before)
     done = run_cli("phases=smoke", f"hydra.run.dir={old}", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: hydra.run.dir: {old} already holds .hydra, ")

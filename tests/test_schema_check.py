@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from runner.shared.events import open_journal
 from runner.shared.schema_check import Unsupported, is_valid
 from runner.shared.schemas import jsonschema_validator, load_from, validator_from
 
@@ -95,8 +96,8 @@ def test_reports_and_events_get_jsonschemas_answer(default_run):
     _, run_dir = default_run
     report = json.loads((run_dir / "slo_report.json").read_text(encoding="utf-8"))
     assert agree(load_from("slo.schemas", "report"), "report", "slo.schemas", report)
-    events = [json.loads(line) for line in
-              (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()[:20]]
+    with open_journal(run_dir / "events.jsonl.gz") as journal:  # compressed after the run
+        events = [json.loads(line) for line in journal.read().splitlines()[:20]]
     schema = load_from("runner.schemas", "event")
     for event in events:
         assert agree(schema, "event", "runner.schemas", event)

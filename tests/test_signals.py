@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from conftest import cli_env
 
+from runner.shared.events import find_journal, open_journal
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 STANDARD = ["preflight", "connect", "market_data", "strategy", "execution", "cleanup", "report"]
@@ -91,7 +93,8 @@ def assert_complete(run_dir: Path, signame: str) -> dict[str, Any]:
     assert (result["status"], result["signal"]) == ("interrupted", signame)
     assert result["exit_code"] == (143 if signame == "SIGTERM" else 130)
     assert (run_dir / "metrics.parquet").is_file()
-    lines = (run_dir / "events.jsonl").read_text().splitlines()
+    with open_journal(find_journal(run_dir)) as journal:  # events.jsonl.gz once written
+        lines = journal.read().splitlines()
     assert lines and len(lines) == len(set(lines)), "a journal line was written twice"
     assert not any(p.name.endswith(".tmp") for p in run_dir.iterdir())
     return result

@@ -21,6 +21,8 @@ from adapters.retry import RetryPolicy
 from adapters.sim import Simulator
 from adapters.sim.server import SimServer
 
+pytestmark = pytest.mark.slow  # fault drills against the HTTP simulator, with real timeouts
+
 KINDS = [
     # rule on POST order, what ccxt raises for the answer
     ({"fault": "accepted_but_response_lost"}, "NetworkError"),

@@ -16,6 +16,8 @@ from conftest import cli_env, only_run_dir, run_cli
 from runner.recorder import Recorder
 from slo.schemas import validator
 
+pytestmark = pytest.mark.slow  # each test starts `python -m slo` or `-m runner` as a subprocess
+
 AS_OF = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 
 

@@ -407,3 +407,17 @@ def test_a_run_killed_before_its_first_flush_is_still_a_named_crash(tmp_path):
     [run] = run_facts([_source(folder)])
     assert run.status == "crashed" and run.start is not None  # the journal's mtime
     assert readiness([met()], [finished(), run], envs=[], gate=False)["verdict"] == NOT_READY
+
+
+def test_a_compressed_journal_without_result_still_gives_its_run_facts(tmp_path):
+    import gzip
+
+    folder = tmp_path / "runs" / "gz"
+    folder.mkdir(parents=True)
+    lines = [json.dumps({**{k: v for k, v in e.items() if k != "final"}, "ts": e["ts"].isoformat()})
+             for e in (event(T0), event(T0 + MIN))]
+    with gzip.open(folder / "events.jsonl.gz", "wt", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    [run] = run_facts([_source(folder)])
+    assert (run.status, run.run_id, run.first_event, run.last_event) == ("crashed", "r1", T0,
+                                                                          T0 + MIN)

@@ -91,6 +91,7 @@ def test_every_problem_is_reported_not_just_the_first(compose):
     assert [line.split(":")[0] for line in found] == ["heartbeat_s", "log_level", "seed"]
 
 
+@pytest.mark.slow  # each row starts `python -m runner` as a subprocess
 @pytest.mark.parametrize(
     ("args", "stderr_has"),
     [

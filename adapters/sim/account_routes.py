@@ -21,6 +21,9 @@ from adapters.sim.market_routes import Symbols
 from adapters.sim.params import float_param, int_param, limit_param, opt_int
 
 Row = tuple[int, dict[str, Any]]  # (orderId, core order)
+# exchangeInfo's allowedSelfTradePreventionModes and defaultSelfTradePreventionMode
+STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
+STP_DEFAULT = "EXPIRE_MAKER"
 T = TypeVar("T")
 
 
@@ -57,8 +60,8 @@ class Account:
         tif = params.get("timeInForce")
         if wire_type == "LIMIT" and not tif:
             raise wire.missing("timeInForce")
-        if wire_type == "LIMIT" and tif != "GTC":
-            raise wire.ApiError(400, -1115, "Invalid timeInForce.")  # the core rests GTC only
+        if wire_type == "LIMIT" and tif not in ("GTC", "IOC", "FOK"):
+            raise wire.ApiError(400, -1115, "Invalid timeInForce.")
         if wire_type != "LIMIT" and tif:
             raise wire.not_required("timeInForce")
         price = float_param(params, "price") if "price" in params else None
@@ -74,10 +77,17 @@ class Account:
         bid, ask, _ = self.sim.market.quote(symbol)
         if wire_type == "LIMIT_MAKER" and (price >= ask if side == "BUY" else price <= bid):  # type: ignore[operator]
             raise wire.ApiError(400, -2010, "Order would immediately match and take.")
+        stp = params.get("selfTradePreventionMode") or STP_DEFAULT
+        if stp not in STP_MODES:
+            raise wire.ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' "
+                                            "is not valid.")
+        quote_qty = (float_param(params, "quoteOrderQty") if wire_type == "MARKET"
+                     and "quantity" not in params and "quoteOrderQty" in params else None)
         cid = params.get("newClientOrderId") or self._new_client_id()
         order = self.sim.create_order(symbol, side.lower(), "market" if wire_type == "MARKET"
                                       else "limit", amount, price, client_order_id=cid,
-                                      test=test)
+                                      test=test, time_in_force=tif or "GTC",
+                                      quote_amount=quote_qty, stp_mode=stp)
         if test:
             return {}
         order_id = int(order["id"])

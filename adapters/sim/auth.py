@@ -122,3 +122,101 @@ def weight_exceeded(limit: int) -> wire.ApiError:
     """Binance's 429 once the minute's weight is over `limit`."""
     return wire.ApiError(429, -1003, "Too much request weight used; current limit "
                                      f"is {limit} request weight per 1 MINUTE.")
+
+
+# -- unfilled order count and IP bans -------------------------------------------------------------
+
+# exchangeInfo's ORDERS rate limits: header suffix -> (interval in ms, limit, Binance's wording)
+# The requests that place orders (the order count's); paths below /api/v3/.
+ORDER_PLACING = frozenset({("POST", "order"), ("POST", "order/oco"), ("POST", "orderList/oco"),
+                           ("POST", "orderList/oto"), ("POST", "orderList/otoco"),
+                           ("POST", "order/cancelReplace"), ("POST", "sor/order")})
+ORDER_INTERVALS = {"10S": (10_000, "10 SECOND"), "1D": (86_400_000, "1 DAY")}
+DEFAULT_ORDER_LIMITS = {"10S": 100, "1D": 200_000}
+
+
+class OrderCounter:
+    """Binance's unfilled order count per fixed, epoch-aligned interval (10 s and a day) on the
+    exchange clock: the orders placed in the interval that have not traded (an order's first
+    fill takes it off the count, a cancel or expiry does not), as GET rateLimit/order counts
+    them.  A successful placement answers X-MBX-ORDER-COUNT-10S / -1D: the count with the new
+    order in it (a taker fill is taken off after the answer, as Binance does).  A placement
+    that finds an interval's count at its limit is refused with -1015 (HTTP 429).  Binance may
+    take more than one off for an order first filled as maker; the simulator takes one."""
+
+    def __init__(self, limits: dict[str, int] | None, now_ms: Callable[[], int],
+                 unfilled: Callable[[int], int]) -> None:
+        self.limits = {**DEFAULT_ORDER_LIMITS, **(limits or {})}
+        unknown = set(self.limits) - set(ORDER_INTERVALS)
+        if unknown:
+            raise ValueError(f"order limits: unknown interval(s) {sorted(unknown)}; "
+                             f"use {sorted(ORDER_INTERVALS)}")
+        self._now = now_ms
+        self._unfilled = unfilled  # orders placed since a time (ms) that have not traded
+        self._lock = threading.Lock()
+
+    def check(self) -> dict[str, str]:
+        """The headers a new order's answer will carry; raise -1015 (its `retry_after`: the
+        seconds until the interval ends) when an interval is full.  Serialises placements: hold
+        `lock` from here until the order is placed."""
+        now = self._now()
+        headers = {}
+        for name, limit in self.limits.items():
+            size, wording = ORDER_INTERVALS[name]
+            count = self._unfilled(now - now % size)
+            if count >= limit:
+                err = wire.ApiError(429, -1015, "Too many new orders; current limit is "
+                                                f"{limit} orders per {wording}.")
+                err.retry_after = max(1, -(-(size - now % size) // 1_000))  # type: ignore[attr-defined]
+                raise err
+            headers[f"X-MBX-ORDER-COUNT-{name}"] = str(count + 1)
+        return headers
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+
+BAN_MIN_S, BAN_MAX_S = 120, 3 * 86_400  # Binance: bans scale from 2 minutes to 3 days
+
+
+class BanList:
+    """The 429 -> 418 escalation: a client that keeps sending after `after` 429s (over the
+    request weight) is banned (HTTP 418, -1003, Retry-After until the ban ends); each new ban
+    doubles, from 2 minutes up to 3 days.  Time is monotonic, as the weight window's."""
+
+    def __init__(self, after: int = 10) -> None:
+        self.after = int(after)
+        self._strikes = 0
+        self._until = 0.0
+        self._bans = 0
+        self._lock = threading.Lock()
+
+    def banned_for(self) -> float:
+        """Seconds left of the current ban (0: none)."""
+        with self._lock:
+            return max(0.0, self._until - time.monotonic())
+
+    def strike(self) -> float:
+        """Count a 429; return the ban's length in seconds if this one starts a ban, else 0."""
+        with self._lock:
+            self._strikes += 1
+            if self.after <= 0 or self._strikes <= self.after:
+                return 0.0
+            length = float(min(BAN_MAX_S, BAN_MIN_S * 2 ** self._bans))
+            self._bans += 1
+            self._strikes = 0
+            self._until = time.monotonic() + length
+            return length
+
+    def forgive(self) -> None:
+        """A request within the limits: the client backed off."""
+        with self._lock:
+            self._strikes = 0
+
+
+def banned(server_time_ms: int, seconds: float) -> wire.ApiError:
+    """Binance's 418 for a banned IP."""
+    return wire.ApiError(418, -1003, "Way too much request weight used; IP banned until "
+                                     f"{server_time_ms + int(seconds * 1000)}. Please use "
+                                     "WebSocket Streams for live updates to avoid bans.")

@@ -140,9 +140,9 @@ def symbol_info(market: Mapping[str, Any]) -> dict[str, Any]:
         "quoteAsset": market["quote"], "quotePrecision": 8, "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
         "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
-        "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False,
+        "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False, "opoAllowed": False,
         "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": False,
-        "cancelReplaceAllowed": False, "amendAllowed": False,
+        "cancelReplaceAllowed": False, "amendAllowed": False, "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
         "filters": [
             {"filterType": "PRICE_FILTER", "minPrice": num(price["min"]),
@@ -240,3 +240,62 @@ def depth(
             bids.append([num(bid), qty])
         asks.append([num(round(ticker["ask"] + i * gap, 10)), qty])
     return {"lastUpdateId": update_id, "bids": bids, "asks": asks}
+
+
+# -- rolling-window / trading-day tickers and commission rates (new endpoints) ----------------
+
+MINI_TICKER_FIELDS = ("symbol", "openPrice", "highPrice", "lowPrice", "lastPrice", "volume",
+                      "quoteVolume", "openTime", "closeTime", "firstId", "lastId", "count")
+
+
+def mini_ticker(full: Mapping[str, Any]) -> dict[str, Any]:
+    """A FULL ticker (24hr, rolling window or trading day) cut to Binance's MINI shape."""
+    return {k: full[k] for k in MINI_TICKER_FIELDS}
+
+
+def window_ticker(market: Mapping[str, Any], k: Kline, open_time: int, close_time: int,
+                  first_id: int) -> dict[str, Any]:
+    """GET ticker (rolling window) and ticker/tradingDay, FULL: the statistics of kline `k`
+    (the window's open, high, low, last, volumes and trade count)."""
+    change = k.close - k.open
+    return {
+        "symbol": market["id"], "priceChange": num(change),
+        "priceChangePercent": f"{(change / k.open * 100.0 if k.open else 0.0):.3f}",
+        "weightedAvgPrice": num(k.quote_volume / k.volume if k.volume else k.close),
+        "openPrice": num(k.open), "highPrice": num(k.high), "lowPrice": num(k.low),
+        "lastPrice": num(k.close), "volume": num(k.volume), "quoteVolume": num(k.quote_volume),
+        "openTime": open_time, "closeTime": close_time, "firstId": first_id,
+        "lastId": first_id + k.trades - 1, "count": k.trades,
+    }
+
+
+def commission_rates(maker: float, taker: float, buyer: float | None = None,
+                     seller: float | None = None) -> dict[str, str]:
+    """{maker, taker[, buyer, seller]} as Binance's decimal rate strings."""
+    rates = {"maker": num(maker), "taker": num(taker)}
+    if buyer is not None and seller is not None:
+        rates.update(buyer=num(buyer), seller=num(seller))
+    return rates
+
+
+# BNB burn is off in the simulator (it has no BNB balance): Binance's 25 % discount, disabled.
+NO_BNB_DISCOUNT = {"enabledForAccount": False, "enabledForSymbol": False,
+                   "discountAsset": "BNB", "discount": "0.25000000"}
+
+
+def account_commission(market: Mapping[str, Any]) -> dict[str, Any]:
+    """GET account/commission: the market's maker/taker fee as the standard rates; no special
+    or tax commission (zero), no BNB discount."""
+    return {"symbol": market["id"],
+            "standardCommission": commission_rates(market["maker"], market["taker"], 0.0, 0.0),
+            "specialCommission": commission_rates(0.0, 0.0, 0.0, 0.0),
+            "taxCommission": commission_rates(0.0, 0.0, 0.0, 0.0),
+            "discount": dict(NO_BNB_DISCOUNT)}
+
+
+def order_commission(market: Mapping[str, Any]) -> dict[str, Any]:
+    """POST order/test with computeCommissionRates=true: the rates for that order."""
+    return {"standardCommissionForOrder": commission_rates(market["maker"], market["taker"]),
+            "specialCommissionForOrder": commission_rates(0.0, 0.0),
+            "taxCommissionForOrder": commission_rates(0.0, 0.0),
+            "discount": dict(NO_BNB_DISCOUNT)}

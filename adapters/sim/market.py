@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from adapters.sim.book import Book
 from adapters.sim.faults import ccxt_error
 from adapters.sim.history import Bar, PricePath
 from adapters.sim.intervals import DAY_MS, FIXED_MS, INTERVALS, MINUTE_MS, next_open, select
@@ -127,6 +128,11 @@ class Market:
         bid = to_tick(last - half, spec.price_tick, "floor")
         ask = to_tick(last + half, spec.price_tick, "ceil")
         return bid, max(ask, bid), last
+
+    def book(self, symbol: str) -> Book:
+        """The order book now: what GET depth serves and what taker orders fill against."""
+        with self._lock:
+            return Book.of(self, symbol)
 
     # -- klines --------------------------------------------------------------------------------
 

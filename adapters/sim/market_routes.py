@@ -45,6 +45,14 @@ class Symbols:
         return None
 
 
+def ticker_type(params: Mapping[str, str]) -> str:
+    """A ticker's `type`: FULL (default) or MINI; anything else is -1139."""
+    kind = params.get("type", "FULL")
+    if kind not in ("FULL", "MINI"):
+        raise wire.ApiError(400, -1139, "Invalid ticker type.")
+    return kind
+
+
 class MarketData:
     """The unsigned endpoints, answered from the core's markets, tickers and candles."""
 
@@ -71,9 +79,15 @@ class MarketData:
         return wire.exchange_info([self._markets[s] for s in chosen], self.sim.server_time())
 
     def ticker_24hr(self, params: dict[str, str]) -> Any:
+        """type FULL (default) or MINI (-1139 otherwise)."""
+        mini = ticker_type(params) == "MINI"
         rolling_day = self.sim.market.rolling_day
-        return self._each_ticker(params, lambda m, t: wire.ticker_24hr(
-            m, t, rolling_day(t["symbol"])))
+
+        def shape(m: dict[str, Any], t: dict[str, Any]) -> dict[str, Any]:
+            full = wire.ticker_24hr(m, t, rolling_day(t["symbol"]))
+            return wire.mini_ticker(full) if mini else full
+
+        return self._each_ticker(params, shape)
 
     def ticker_price(self, params: dict[str, str]) -> Any:
         return self._each_ticker(params, wire.price_ticker)
@@ -134,7 +148,8 @@ class MarketData:
     def depth(self, params: dict[str, str]) -> Any:
         symbol = self.symbols.one(params)
         limit = int_param(params, "limit", 100)
-        if not 1 <= limit <= 5_000:
+        if limit < 1:
             raise wire.illegal("limit")
+        limit = min(limit, 5_000)  # Binance: "If limit > 5000, only 5000 entries will be returned."
         ticker = self.sim.fetch_ticker(symbol)  # type: ignore[arg-type]
         return wire.depth(self._markets[symbol], ticker, limit, self.sim.server_time())  # type: ignore[index]

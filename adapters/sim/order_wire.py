@@ -11,7 +11,14 @@ from typing import Any
 
 from adapters.sim.binance_wire import num, wire_symbol
 
-STATUS_TO_WIRE = {"open": "NEW", "closed": "FILLED", "canceled": "CANCELED"}
+STATUS_TO_WIRE = {"open": "NEW", "closed": "FILLED", "canceled": "CANCELED",
+                  "expired": "EXPIRED"}
+
+
+def wire_status(order: Mapping[str, Any]) -> str:
+    """Binance's status: an open order with fills is PARTIALLY_FILLED."""
+    status = STATUS_TO_WIRE.get(order["status"], "NEW")
+    return "PARTIALLY_FILLED" if status == "NEW" and order.get("filled") else status
 
 
 def account(
@@ -40,11 +47,13 @@ def _order_core(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict
         "symbol": wire_symbol(order["symbol"]), "orderId": order_id, "orderListId": -1,
         "clientOrderId": order["clientOrderId"],
         "price": num(0.0 if market_type else order["price"]), "origQty": num(order["amount"]),
-        "executedQty": num(order["filled"]), "origQuoteOrderQty": num(0.0),
+        "executedQty": num(order["filled"]),
+        "origQuoteOrderQty": num(order.get("quoteOrderQty") or 0.0),
         "cummulativeQuoteQty": num(order["cost"]),
-        "status": STATUS_TO_WIRE.get(order["status"], "NEW"),
-        "timeInForce": "GTC", "type": wire_type, "side": order["side"].upper(),
-        "selfTradePreventionMode": "NONE",
+        "status": wire_status(order),
+        "timeInForce": order.get("timeInForce") or "GTC", "type": wire_type,
+        "side": order["side"].upper(),
+        "selfTradePreventionMode": order.get("selfTradePreventionMode") or "NONE",
     }
 
 
@@ -64,7 +73,7 @@ def new_order(
     if resp_type == "ACK":
         return ack
     body = {**_order_core(order, order_id, wire_type), **ack,
-            "workingTime": order["timestamp"]}
+            "workingTime": order.get("workingTime") or order["timestamp"]}
     if resp_type == "FULL":
         body["fills"] = fills(trades)
     return body
@@ -75,7 +84,7 @@ def query_order(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict
     updated = order.get("lastUpdateTimestamp") or order["timestamp"]
     return {**_order_core(order, order_id, wire_type), "stopPrice": num(0.0),
             "icebergQty": num(0.0), "time": order["timestamp"], "updateTime": updated,
-            "isWorking": True, "workingTime": order["timestamp"]}
+            "isWorking": True, "workingTime": order.get("workingTime") or order["timestamp"]}
 
 
 def cancel_order(

@@ -18,7 +18,9 @@ from adapters.sim.account_routes import Account
 from adapters.sim.auth import Weight, by_symbol, depth_weight, ticker_weight
 from adapters.sim.discovery_routes import Discovery
 from adapters.sim.engine import Simulator
+from adapters.sim.info_routes import AccountInfo, prevented_matches_weight, test_order_weight
 from adapters.sim.market_routes import MarketData, Symbols
+from adapters.sim.ticker_routes import Tickers, window_weight
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,8 @@ OTHER_PREFIXES = ("sapi/", "fapi/", "dapi/")  # served by stubs, each its own we
 
 @dataclass(frozen=True)
 class Route:
-    group: str  # "market" (MarketData), "account" (Account) or "discovery" (Discovery)
+    group: str  # "market" (MarketData), "account" (Account), "discovery" (Discovery),
+    # "ticker" (Tickers) or "info" (AccountInfo)
     handler: str  # a method of that group
     name: str  # the core's endpoint name (latency model, core fault injector)
     signed: bool
@@ -75,9 +78,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "historicalTrades"): _market("historical_trades", "fetch_trades", 25),
     ("GET", "aggTrades"): _market("agg_trades", "fetch_trades", 4),
     ("GET", "depth"): _market("depth", "fetch_order_book", depth_weight),
+    ("GET", "ticker"): Route("ticker", "rolling", "fetch_ticker", False, window_weight),
+    ("GET", "ticker/tradingDay"): Route("ticker", "trading_day", "fetch_ticker", False,
+                                        window_weight),
     ("GET", "account"): _account("account", "fetch_balance", 20),
     ("POST", "order"): _account("new_order", "create_order", 1),
-    ("POST", "order/test"): _account("test_order", "create_order", 1),
+    ("POST", "order/test"): Route("info", "test_order", "create_order", True, test_order_weight),
     ("GET", "order"): _account("query_order", "fetch_order", 4),
     ("DELETE", "order"): _account("cancel_order", "cancel_order", 1),
     ("GET", "openOrders"): _account("open_orders", "fetch_open_orders", by_symbol(6, 80)),
@@ -85,6 +91,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "allOrders"): _account("all_orders", "fetch_orders", 20),
     ("GET", "myTrades"): _account("my_trades", "fetch_my_trades", lambda p: 5 if "orderId" in p
                                   else 20),
+    # account look-ups (adapters.sim.info_routes)
+    ("GET", "rateLimit/order"): Route("info", "rate_limit_order", "fetch_balance", True, 40),
+    ("GET", "myPreventedMatches"): Route("info", "prevented_matches", "fetch_my_trades", True,
+                                         prevented_matches_weight),
+    ("GET", "myAllocations"): Route("info", "allocations", "fetch_my_trades", True, 20),
+    ("GET", "account/commission"): Route("info", "commission", "fetch_trading_fee", True, 20),
+    ("GET", "order/amendments"): Route("info", "amendments", "fetch_order", True, 4),
     # discovery calls of a stock client (adapters.sim.discovery_routes)
     ("GET", "sapi/v1/system/status"): _stub("system_status", "fetch_status", False, 1, "sapi"),
     ("GET", "sapi/v1/capital/config/getall"): _stub("capital_config", "fetch_currencies", True,
@@ -108,6 +121,8 @@ class Endpoints:
         self.market = MarketData(sim, symbols)
         self.account = Account(sim, symbols, seed)
         self.discovery = Discovery(sim, symbols)
+        self.ticker = Tickers(sim, symbols)
+        self.info = AccountInfo(sim, symbols, self.account)
 
     def handler(self, route: Route) -> Callable[[dict[str, str]], Any]:
         return getattr(getattr(self, route.group), route.handler)

@@ -31,8 +31,12 @@ from adapters.sim.auth import (
     DEFAULT_API_SECRET,
     DEFAULT_RECV_WINDOW_MS,
     DEFAULT_WEIGHT_LIMIT,
+    ORDER_PLACING,
+    BanList,
+    OrderCounter,
     Signer,
     WeightWindow,
+    banned,
     weight_exceeded,
 )
 from adapters.sim.engine import Simulator
@@ -95,6 +99,8 @@ class SimServer:
         weight_limit: int = DEFAULT_WEIGHT_LIMIT,
         seed: int | None = None,
         allow_remote: bool = False,
+        order_limits: Mapping[str, int] | None = None,
+        ban_after_429s: int = 10,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(f"refusing to bind {host!r}: the simulator serves loopback only "
@@ -108,6 +114,10 @@ class SimServer:
         seed = simulator.market.seed if seed is None else seed
         self.faults = FaultPlan(faults, seed)
         self.weights = WeightWindow()  # spot /api; /sapi, /fapi and /dapi count apart
+        # X-MBX-ORDER-COUNT-10S/-1D and -1015 (order_limits: {"10S": n, "1D": n}); 429 -> 418
+        self.order_counts = OrderCounter(dict(order_limits or {}), simulator.server_time,
+                                         self._unfilled_since)
+        self.bans = BanList(ban_after_429s)
         self._pools = {"api": self.weights, **{p: WeightWindow() for p in POOL_LIMITS}}
         self.requests: deque[tuple[str, str, int | str]] = deque(maxlen=10_000)
         self.endpoints = Endpoints(simulator, seed)
@@ -131,19 +141,25 @@ class SimServer:
         weight_limit: int = DEFAULT_WEIGHT_LIMIT,
         allow_remote: bool = False,
         clock: Callable[[], float] | None = None,
+        order_limits: Mapping[str, int] | None = None,
+        ban_after_429s: int = 10,
+        fill_model: str = "book",
         **market_config: Any,
     ) -> SimServer:
         """Build core and server from a paper-style adapter node.
 
         `faults` are the core's rates (error_rate → 503, timeout_rate → delay of timeout_ms then
         drop, rate_limit_rate → 429), `http_faults` the per-endpoint rules of http_faults.py.
+        The HTTP simulator stands in for Binance, so it fills from the book by default
+        (`fill_model="book"`, engine.py); the in-process paper adapter keeps "simple".
         """
-        sim = Simulator.create(seed=seed, clock=clock, **market_config)
+        sim = Simulator.create(seed=seed, clock=clock, fill_model=fill_model, **market_config)
         return cls(sim, host=host, port=port, api_key=api_key, api_secret=api_secret,
                    faults=http_faults, recv_window_ms=recv_window_ms,
                    latency=LatencyModel.from_config(seed, latency),
                    injector=FaultInjector.from_config(seed, faults) if faults else None,
-                   weight_limit=weight_limit, seed=seed, allow_remote=allow_remote)
+                   weight_limit=weight_limit, seed=seed, allow_remote=allow_remote,
+                   order_limits=order_limits, ban_after_429s=ban_after_429s)
 
     @property
     def api_key(self) -> str:
@@ -157,6 +173,11 @@ class SimServer:
         """Every order the simulator holds (of `symbol`, e.g. 'BTC/USDT'), oldest first."""
         return [SimOrder(o["symbol"], o["clientOrderId"], STATUS_TO_WIRE.get(o["status"], "NEW"),
                          int(o["id"])) for o in self.sim.orders(symbol)]
+
+    def _unfilled_since(self, since_ms: int) -> int:
+        """The unfilled order count: orders placed since `since_ms` that have not traded."""
+        return sum(1 for o in self.sim.orders() if o["timestamp"] >= since_ms
+                   and not o.get("filled"))
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -197,14 +218,26 @@ class SimServer:
         used, oldest_expires = self._pools[pool].add(route.weight_of(params) if route else 1)
         headers = weight_headers(pool, used)
         try:
+            if route is None and path.startswith(wire.API_PREFIX):
+                # Binance's JSON error, as any client's error handling expects from /api/v3
+                raise wire.ApiError(404, -1020, "This operation is not supported.")
             if route is None:
                 self._log(method, path, 404)
                 text = (f"sim serves Binance spot /api/v3 (and discovery stubs under /sapi, "
                         f"/fapi, /dapi); no {method} {path}")
                 return request.send(404, text, headers, "text/plain")
+            ban = self.bans.banned_for()
+            if ban:
+                headers["Retry-After"] = str(max(1, math.ceil(ban)))
+                raise banned(self.sim.server_time(), ban)
             limit = POOL_LIMITS.get(pool, self.weight_limit)
             if used > limit:
+                ban = self.bans.strike()  # a client that does not back off gets banned
+                if ban:
+                    headers["Retry-After"] = str(max(1, math.ceil(ban)))
+                    raise banned(self.sim.server_time(), ban)
                 raise weight_exceeded(limit)
+            self.bans.forgive()
             fault = self.faults.pick(method, sub) or HttpFault.from_core(self.injector,
                                                                           route.name)
             accepted = fault is not None and fault.accepted
@@ -219,7 +252,13 @@ class SimServer:
                 self._carry_out_later(fault.delay_ms, route, method, params)
                 raise fault.lost_answer()
             try:
-                payload = self.endpoints.call(route, method, params)
+                if (method, sub) in ORDER_PLACING:
+                    with self.order_counts.lock:
+                        counts = self.order_counts.check()
+                        payload = self.endpoints.call(route, method, params)
+                    headers.update(counts)
+                else:
+                    payload = self.endpoints.call(route, method, params)
             except wire.ApiError:
                 if not accepted:
                     raise
@@ -227,7 +266,8 @@ class SimServer:
                 raise fault.lost_answer()
         except wire.ApiError as err:
             if err.status in (418, 429):
-                headers.setdefault("Retry-After", str(max(1, math.ceil(oldest_expires))))
+                headers.setdefault("Retry-After", str(getattr(err, "retry_after", None)
+                                                      or max(1, math.ceil(oldest_expires))))
             self._log(method, path, err.status)
             return request.send(err.status, err.body(), headers,
                                 getattr(err, "content_type", JSON))

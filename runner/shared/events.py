@@ -1,5 +1,6 @@
 """The metric event contract (schema v1), shared by the runner (which writes events) and slo
-(which reads them): file names, kinds, columns, the polars schema, and the journal reader.
+(which reads them): file names, kinds, columns, the polars schema, and the journal reader
+(events.jsonl, or events.jsonl.gz once a finished run's journal is compressed).
 
 One row per event, the same columns in events.jsonl, metrics.parquet and every report input.
 A new event field is added here (and in runner/schemas/event.schema.json), nowhere else.
@@ -11,13 +12,18 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import polars as pl
 
 SCHEMA_VERSION = 1
 JOURNAL_NAME = "events.jsonl"
+# A finished run's journal once compressed (config journal_after_run: compress, runner/prune.py).
+JOURNAL_GZ_NAME = "events.jsonl.gz"
+# The names a run folder's journal may have, the one read first first: while both exist (a
+# compression cut short) the plain one is the whole journal.
+JOURNAL_NAMES = (JOURNAL_NAME, JOURNAL_GZ_NAME)
 PARQUET_NAME = "metrics.parquet"
 KINDS = ("api_call", "order", "phase", "health", "heartbeat")
 # Column order of a recorded row; run_id and env are constant per run and added on output.
@@ -52,6 +58,32 @@ def polars_schema() -> dict[str, Any]:
 
 # -- reading journals back (crashed runs, tests) ---------------------------------------
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def find_journal(folder: Path) -> Path | None:
+    """The run folder's journal: events.jsonl, else events.jsonl.gz, else None."""
+    for name in JOURNAL_NAMES:
+        path = Path(folder, name)
+        if path.is_file():
+            return path
+    return None
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file is gzip-compressed (by its first bytes, whatever its name)."""
+    with open(path, "rb") as head:
+        return head.read(2) == GZIP_MAGIC
+
+
+def open_journal(path: Path) -> IO[str]:
+    """The journal as text lines, plain or gzip-compressed alike."""
+    import gzip
+
+    if is_gzip(path):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
 
 @dataclass
 class JournalRead:
@@ -64,8 +96,8 @@ def _iter_valid(path: Path, bad: list[str]) -> Iterator[dict[str, Any]]:
     from runner.shared.schemas import validator
 
     check = validator("event")
-    with open(path, encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, 1):
+    with open_journal(path) as lines:
+        for number, line in _lines(lines, bad):
             if not line.strip():
                 continue
             try:
@@ -81,9 +113,27 @@ def _iter_valid(path: Path, bad: list[str]) -> Iterator[dict[str, Any]]:
             yield event
 
 
+def _lines(lines: IO[str], bad: list[str]) -> Iterator[tuple[int, str]]:
+    """(number, line) of an open journal; a compressed one cut short (or damaged) ends where it
+    stops being readable, and that counts as one bad line."""
+    import gzip
+    import zlib
+
+    number = 0
+    try:
+        for number, line in enumerate(lines, 1):
+            yield number, line
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        why = str(exc).strip().splitlines()
+        bad.append(f"line {number + 1}: the compressed journal ends early or is damaged "
+                   f"({type(exc).__name__}{': ' + why[0] if why else ''})")
+
+
 def read_journal(path: Path) -> JournalRead:
     """Validate every line against the event schema; skip and count the bad ones.  A line
-    without an optional column (OPTIONAL_COLUMNS: written before it existed) reads it as null."""
+    without an optional column (OPTIONAL_COLUMNS: written before it existed) reads it as null.
+    The journal may be gzip-compressed (events.jsonl.gz); a compressed one that is cut short
+    gives the events before the cut and one bad line."""
     import polars as pl
 
     bad: list[str] = []

@@ -9,6 +9,12 @@ traceback included, and every registered secret in it becomes `***` before it is
 logs request headers, the API key among them, at DEBUG).  `diagnose=False`: tracebacks do not
 show variable values, which could hold a secret in a form the registry does not know (bytes,
 a signature's input).
+
+The console shows records at `log_level` and up, and also, whatever the level, INFO records marked
+`status`: progress lines (runner/shared/progress.py) and the sweep launcher's lines (`Launching 3
+jobs locally`, `#N : overrides`), which env=ci's WARNING would otherwise hide after the first
+job.  In a sweep job every other console line carries the job's number (`[#3] `), set by
+runner/task.py for the job's duration (`set_job`).
 """
 
 from __future__ import annotations
@@ -16,14 +22,41 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss.SSS}</green> | <level>{level: <7}</level> | {message}"
 FILE_FORMAT = "{time:YYYY-MM-DDTHH:mm:ss.SSSZ} | {level: <7} | {name}:{line} | {message}"
 
 
 _console_ready = False
+# The sweep job whose lines this process writes now (None: not a sweep job), and whether other
+# jobs write to the same console at the same time (a parallel launcher: no progress bars).
+_job: int | None = None
+_parallel = False
+# stdlib loggers of the sweep launchers (Hydra's basic launcher, the plugins,
+# runner/joblib_launch.py): their per-job lines pass the console whatever its level.
+LAUNCHER_WORDS = ("launcher", "joblib_launch")
+
+
+def set_job(num: int | None, *, parallel: bool = False) -> None:
+    """The sweep job this process runs from now on (None when it ended)."""
+    global _job, _parallel
+    _job, _parallel = num, parallel and num is not None
+
+
+def job_prefix() -> str:
+    """`[#3] ` inside sweep job 3, else empty."""
+    return "" if _job is None else f"[#{_job}] "
+
+
+def parallel_jobs() -> bool:
+    return _parallel
+
+
+def is_launcher(logger_name: str) -> bool:
+    return any(word in logger_name for word in LAUNCHER_WORDS)
 
 
 class InterceptHandler(logging.Handler):
@@ -32,8 +65,7 @@ class InterceptHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from loguru import logger
 
-        if not _console_ready:  # Hydra logs (e.g. "Launching 3 jobs") before the run configures
-            configure_console("INFO")
+        ensure_console()  # Hydra logs (e.g. "Launching 3 jobs") before the run configures it
 
         try:
             level: str | int = logger.level(record.levelname).name
@@ -43,7 +75,12 @@ class InterceptHandler(logging.Handler):
         frame, depth = inspect.currentframe(), 0
         while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
             frame, depth = frame.f_back, depth + 1
-        logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+        out = logger.opt(depth=depth, exception=record.exc_info)
+        if is_launcher(record.name):  # `#N : overrides`: shown at any level, never prefixed
+            out = out.bind(status=True, launcher=True)
+        elif getattr(record, "status", False):  # logging's extra={"status": True}
+            out = out.bind(status=True)
+        out.log(level, record.getMessage())
 
 
 def _console_stream() -> tuple[TextIO, bool]:
@@ -66,6 +103,26 @@ def _console_stream() -> tuple[TextIO, bool]:
     return MaskingStream(raw), colorize
 
 
+def _console_format(record: Any) -> str:
+    """CONSOLE_FORMAT, with the sweep job's prefix in front of the message (not on the
+    launcher's own lines, which are about all jobs)."""
+    prefix = "" if record["extra"].get("launcher") else job_prefix()
+    return CONSOLE_FORMAT.replace("{message}", prefix + "{message}") + "\n{exception}"
+
+
+def console_filter(level: str) -> Callable[[Any], bool]:
+    """Records at `level` and up, and INFO-and-up records marked `status`."""
+    from loguru import logger
+
+    least, info = logger.level(level.upper()).no, logger.level("INFO").no
+
+    def show(record: Any) -> bool:
+        number = record["level"].no
+        return number >= least or (number >= info and bool(record["extra"].get("status")))
+
+    return show
+
+
 def configure_console(level: str) -> None:
     """Replace every loguru sink by one console sink on stderr, secrets masked."""
     from loguru import logger
@@ -74,7 +131,15 @@ def configure_console(level: str) -> None:
     _console_ready = True
     logger.remove()
     stream, colorize = _console_stream()
-    logger.add(stream, level=level, format=CONSOLE_FORMAT, colorize=colorize, diagnose=False)
+    logger.add(stream, level=0, filter=console_filter(level), format=_console_format,
+               colorize=colorize, diagnose=False)
+
+
+def ensure_console() -> None:
+    """The console sink at INFO unless one was configured already (e.g. in the process that
+    launches a sweep, before Hydra's first line)."""
+    if not _console_ready:
+        configure_console("INFO")
 
 
 def add_run_log(run_dir: Path) -> int:
