@@ -47,6 +47,38 @@ def _validate(self: Any, batch: Sequence[Sequence[str]]) -> None:
 
     ensure_console()
     with Progress(VALIDATING, len(batch), unit="jobs") as progress:
-        for overrides in batch:
-            _validate.original(self, [overrides])  # type: ignore[attr-defined]
+        for number, overrides in enumerate(batch):
+            try:
+                _validate.original(self, [overrides])  # type: ignore[attr-defined]
+            except Exception as exc:  # one job's config cannot be composed: one line, exit 2
+                raise SystemExit(_refuse(number, overrides, exc)) from None
             progress.update()
+
+
+def _refuse(number: int, overrides: Sequence[str], exc: Exception) -> int:
+    """Print the one `error:` line for sweep job `number` (nothing has run yet); exit 2."""
+    import sys
+
+    from runner.shared.errors import EXIT_INVALID
+    from runner.shared.hydra_cli import launcher_hint, one_line, shorten
+    from runner.shared.secrets import mask
+
+    _forget_empty_sweep()
+    line = one_line(str(exc)).removeprefix("error: ")
+    print(shorten(mask(launcher_hint(f"error: sweep job #{number} ({' '.join(overrides)}): "
+                                     f"{line}; nothing was run"))), file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _forget_empty_sweep() -> None:
+    """The refused sweep's root holds only Hydra's multirun.yaml: no report, no folder left."""
+    import contextlib
+
+    if not SWEEP_DIRS:
+        return
+    root = SWEEP_DIRS.pop()
+    with contextlib.suppress(OSError):
+        if {p.name for p in root.iterdir()} <= {"multirun.yaml"}:
+            (root / "multirun.yaml").unlink(missing_ok=True)
+            root.rmdir()
+            root.parent.rmdir()  # the date folder, when this sweep was all it held

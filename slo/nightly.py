@@ -111,20 +111,21 @@ def export(settings: Settings) -> int:
 
 
 def _progress_bar(settings: Settings, total_hint: int) -> Any:
-    show = settings.progress == "true" or (
-        settings.progress == "auto" and total_hint >= 50 and sys.stderr.isatty())
-    if not show:
+    """Progress of reading the run folders: a tqdm bar on a terminal, else a status line every
+    1.5 s (logs, CI); `progress=auto` only from 50 folders on (fewer read in a blink),
+    `true` always a bar, `false` nothing."""
+    if settings.progress == "false" or (settings.progress == "auto" and total_hint < 50):
         return None
-    from tqdm import tqdm
+    from runner.shared.progress import Progress
 
-    bar = tqdm(total=total_hint, unit="run", desc="reading run folders", file=sys.stderr)
+    progress = Progress("reading run folders", total_hint, unit="runs",
+                        bar=True if settings.progress == "true" else None)
 
     def advance(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+        progress.total = total
+        progress.update(done - progress.n)
         if done >= total:
-            bar.close()
+            progress.close()
 
     return advance
 

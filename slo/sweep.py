@@ -45,6 +45,10 @@ def _status(job_dir: Path, result: dict[str, Any]) -> tuple[str, int | None]:
     if interrupted.is_file():
         line = (interrupted.read_text(encoding="utf-8").splitlines() or ["SIGINT"])[0]
         return "not started: " + line, 143 if line.startswith("SIGTERM") else 130
+    ran = any((job_dir / name).exists() for name in ("events.jsonl", "events.jsonl.gz",
+                                                      "metrics.parquet"))
+    if (job_dir / "plan.json").is_file() and not ran:  # plan_only=true: planned, by design
+        return "planned (plan_only)", 0
     return "no result (crashed or killed)", None
 
 

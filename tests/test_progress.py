@@ -236,3 +236,21 @@ def test_a_sweep_says_it_validates_its_jobs_before_launching(tmp_path):
                      r"\([\d.,]+ jobs/s\)$", lines[validated]), lines[validated]
     launching = next(i for i, line in enumerate(lines) if "Launching 3 jobs" in line)
     assert validated < launching
+
+
+def test_the_nightly_says_how_far_its_reading_got_in_logs(status_lines):
+    """Reading many run folders without a terminal: a status line at least every 2 s of the
+    (fake) clock, then one final line; `progress=false` says nothing, few folders neither."""
+    from types import SimpleNamespace
+
+    from slo.nightly import _progress_bar
+
+    advance = _progress_bar(SimpleNamespace(progress="auto"), 2_020)
+    for done in range(1, 2_021):
+        advance(done, 2_020)
+    times = [t for t, text in status_lines if text.startswith("reading run folders")]
+    gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+    assert len(times) >= 4 and max(gaps) <= 2.0
+    assert status_lines[-1][1].startswith("reading run folders: 2,020/2,020 done in")
+    assert _progress_bar(SimpleNamespace(progress="false"), 2_020) is None
+    assert _progress_bar(SimpleNamespace(progress="auto"), 10) is None

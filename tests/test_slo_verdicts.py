@@ -421,3 +421,15 @@ def test_a_compressed_journal_without_result_still_gives_its_run_facts(tmp_path)
     [run] = run_facts([_source(folder)])
     assert (run.status, run.run_id, run.first_event, run.last_event) == ("crashed", "r1", T0,
                                                                           T0 + MIN)
+
+
+def test_a_plan_only_sweep_job_is_planned_not_crashed(tmp_path):
+    from slo.sweep import job_row
+
+    planned = tmp_path / "0"
+    (planned / ".hydra").mkdir(parents=True)
+    (planned / "plan.json").write_text("{}", encoding="utf-8")
+    assert (job_row(planned)["status"], job_row(planned)["exit_code"]) == ("planned (plan_only)",
+                                                                           0)
+    (planned / "events.jsonl").write_text("", encoding="utf-8")  # it ran, then vanished
+    assert job_row(planned)["exit_code"] is None

@@ -123,3 +123,16 @@ def test_full_hydra_errors_remain_available(tmp_path):
     done = run_cli("env=nope", cwd=tmp_path, HYDRA_FULL_ERROR="1")
     assert done.returncode == 2
     assert "Traceback" in done.stderr and "Config search path" in done.stderr
+
+
+@pytest.mark.slow  # starts `python -m runner -m` as a subprocess
+def test_a_sweep_with_one_bad_job_is_one_line_exit_2_and_runs_nothing(tmp_path):
+    from conftest import run_cli
+
+    done = run_cli("-m", "adapter=paper,nope", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert errors == ["error: sweep job #1 (adapter=nope): In 'config': Could not find "
+                      "'adapter/nope'; Available options in 'adapter': binance, paper; nothing "
+                      "was run"], done.stderr
+    assert not list(tmp_path.glob("outputs/sweeps/*/*")), "a refused sweep leaves no folder"
