@@ -68,6 +68,7 @@ class Simulator:
         self._trades: list[dict[str, Any]] = []  # the account's fills, oldest first
         self._next_id = 1
         self._lock = threading.RLock()
+        self._hooks: list[Callable[[], None]] = []  # after each sweep (order lists)
 
     @classmethod
     def create(
@@ -198,8 +199,10 @@ class Simulator:
             return dict(order) if order is not None else None
 
     def cancel_order(self, symbol: str, *, client_order_id: str | None = None,
-                     order_id: int | str | None = None) -> dict[str, Any]:
-        """Cancel an open order and release its funds; filled/cancelled/unknown → OrderNotFound."""
+                     order_id: int | str | None = None,
+                     status: str = "canceled") -> dict[str, Any]:
+        """Cancel an open order and release its funds; filled/cancelled/unknown → OrderNotFound.
+        `status="expired"`: an order list's other leg, ended by the exchange."""
         self.market.spec(symbol)
         with self._lock:
             self._sweep()
@@ -207,9 +210,10 @@ class Simulator:
             if order is None or order["status"] != "open":
                 raise ccxt_error("OrderNotFound",
                                  f"Unknown order sent: {client_order_id or order_id}")
-            currency, locked = self._locks.pop(int(order["id"]))
-            self._move(currency, locked, to_used=False)
-            order["status"] = "canceled"
+            held = self._locks.pop(int(order["id"]), None)  # a held order locks nothing
+            if held is not None:
+                self._move(held[0], held[1], to_used=False)
+            order["status"] = status
             order["lastUpdateTimestamp"] = self.market.now_ms()
             return dict(order)
 
@@ -225,6 +229,103 @@ class Simulator:
         with self._lock:
             self._sweep()
             return [dict(t) for t in self._trades if symbol is None or t["symbol"] == symbol]
+
+    # -- order lists (adapters.sim.order_lists): held legs, triggers, amendments ------------
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The core's lock, for callers that must see and change several orders at once."""
+        return self._lock
+
+    def order_by_id(self, order_id: int | str) -> dict[str, Any]:
+        """A copy of the order with this exchange id, without a sweep (for sweep hooks)."""
+        with self._lock:
+            return dict(self._orders[int(order_id)])
+
+    def add_sweep_hook(self, hook: Callable[[], None]) -> None:
+        """Call `hook` (under the lock) after every sweep of resting orders: order lists use it
+        to react to maker fills (an OCO's other leg, an OTO's pending order)."""
+        self._hooks.append(hook)
+
+    def hold_order(self, symbol: str, side: str, type: str, amount: float,
+                   price: float | None, *, client_order_id: str, stop_price: float | None,
+                   time_in_force: str = "GTC", stp_mode: str = "NONE") -> dict[str, Any]:
+        """Record an open order that is not on the book yet (a stop leg, an OTO's pending
+        order): it locks nothing and does not fill until `trigger_order`."""
+        spec = self.market.spec(symbol)
+        with self._lock:
+            self._sweep()
+            newest = self._orders.get(self._newest.get((symbol, client_order_id), 0))
+            if newest is not None and newest["status"] == "open":
+                raise invalid("Duplicate order sent")
+            plan_order(spec, side, "limit" if price or stop_price else "market", float(amount),
+                       price or stop_price,
+                       quote=self.market.quote(symbol), free=math.inf, slippage_bps=0.0)
+            order = self._new_order(spec, side, type, float(amount), price, client_order_id,
+                                    time_in_force, stp_mode=stp_mode)
+            order.update(id=str(self._next_id), stopPrice=stop_price, held=True)
+            self._orders[self._next_id] = order
+            self._newest[(symbol, client_order_id)] = self._next_id
+            self._next_id += 1
+            return dict(order)
+
+    def trigger_order(self, order_id: int | str) -> dict[str, Any]:
+        """Put a held order on the book: it fills, rests or expires like a new order (funds
+        are checked now; too little → expired)."""
+        with self._lock:
+            order = self._orders[int(order_id)]
+            if order["status"] != "open" or not order.pop("held", False):
+                return dict(order)
+            spec = self.market.specs[order["symbol"]]
+            side, type_, price = order["side"], order["type"], order["price"]
+            free = self._free.get(spec.quote if side == "buy" else spec.base, 0.0)
+            book = self.fill_model == "book"
+            now = self.market.now_ms()
+            order.update(workingTime=now, lastUpdateTimestamp=now)
+            try:
+                plan = plan_order(spec, side, type_, order["amount"], price,
+                                  quote=self.market.quote(spec.symbol),
+                                  free=math.inf if book else free,
+                                  slippage_bps=0.0 if book else self.slippage_bps)
+                fills: list[tuple[float, float]] = []
+                if book:
+                    _, fills = self._walk(spec, side, type_, order["amount"], price, plan,
+                                          order["timeInForce"], None, free)
+            except Exception:
+                order["status"] = "expired"
+                return dict(order)
+            if book:
+                self._execute(spec, order, fills)
+            elif plan.fills_now:
+                self._fill(spec, order, plan.price, plan.fee_rate)
+            elif order["timeInForce"] != "GTC":
+                order["status"] = "expired"
+            else:
+                self._move(plan.lock_currency, plan.lock_amount, to_used=True)
+                self._locks[int(order_id)] = (plan.lock_currency, plan.lock_amount)
+            return dict(order)
+
+    def amend_order(self, symbol: str, order_id: int | str, new_amount: float,
+                    client_order_id: str) -> dict[str, Any]:
+        """Reduce an open order's quantity in place (keeps its priority); releases the funds
+        the cut frees.  The caller checks executed < new_amount < amount."""
+        with self._lock:
+            self._sweep()
+            order = self._find(symbol, None, order_id)
+            if order is None or order["status"] != "open":
+                raise ccxt_error("OrderNotFound", f"Unknown order sent: {order_id}")
+            cut = order["amount"] - float(new_amount)
+            order.update(amount=float(new_amount), remaining=round(new_amount - order["filled"],
+                                                                     10),
+                         clientOrderId=client_order_id, lastUpdateTimestamp=self.market.now_ms())
+            self._newest[(symbol, client_order_id)] = int(order["id"])
+            held = self._locks.get(int(order["id"]))
+            if held is not None:
+                currency, locked = held
+                free = cut * order["price"] if order["side"] == "buy" else cut
+                self._move(currency, free, to_used=False)
+                self._locks[int(order["id"])] = (currency, locked - free)
+            return dict(order)
 
     def _find(self, symbol: str, client_order_id: str | None,
               order_id: int | str | None) -> dict[str, Any] | None:
@@ -306,6 +407,8 @@ class Simulator:
                     order["status"] = "closed"
                 else:
                     self._fill(spec, order, order["price"], spec.maker_fee, maker=True)
+        for hook in self._hooks:
+            hook()
 
     # -- the "book" fill model (callers hold the lock) ----------------------------------------
 

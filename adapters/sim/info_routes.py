@@ -3,15 +3,16 @@
 GET rateLimit/order (the unfilled-order counts), myPreventedMatches (self-trade prevention:
 the simulator never matches the account against itself, so there are none), myAllocations
 (SOR allocations: the simulator has no SOR, so none), account/commission (the simulator's
-maker/taker fee as Binance's commission rates), order/amendments (no amend endpoint here, so
-every order has none; -2013 for an unknown order), and POST order/test, which validates like
-POST order and, with computeCommissionRates=true, answers the order's commission rates.
+maker/taker fee as Binance's commission rates), order/amendments (the amendments PUT
+order/amend/keepPriority recorded; -2013 for an unknown order), and POST order/test, which
+validates like POST order and, with computeCommissionRates=true, answers the order's commission
+rates.
 Parameters, weights and errors follow Binance's rest-api.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.sim import binance_wire as wire
@@ -52,6 +53,10 @@ class AccountInfo:
         self.symbols = symbols
         self.account = account
         self._markets = symbols.markets
+        # order/amendments' rows (symbol, orderId, fromExecutionId, limit): the amend endpoint
+        # (adapters.sim.order_lists) installs its record here; none without it
+        self.amendments_of: Callable[[str, int, int | None, int], list[Any]] = (
+            lambda *_: [])
 
     def _symbol(self, params: Mapping[str, str]) -> str:
         symbol = self.symbols.one(params)
@@ -105,14 +110,14 @@ class AccountInfo:
         return wire.account_commission(self._markets[self._symbol(params)])
 
     def amendments(self, params: dict[str, str]) -> Any:
-        """GET order/amendments: the order must exist (-2013); it has no amendments."""
+        """GET order/amendments: the order must exist (-2013); its recorded amendments."""
         symbol = self._symbol(params)
         order_id = int_param(params, "orderId")
-        opt_int(params, "fromExecutionId")
-        limit_param(params)
+        from_id = opt_int(params, "fromExecutionId")
+        limit = limit_param(params)
         if self.sim.fetch_order(symbol, order_id=order_id) is None:
             raise wire.ApiError(400, -2013, "Order does not exist.")
-        return []
+        return self.amendments_of(symbol, order_id, from_id, limit)
 
     def test_order(self, params: dict[str, str]) -> Any:
         """POST order/test: POST order's checks, nothing placed; `{}`, or the order's

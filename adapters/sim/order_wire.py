@@ -82,7 +82,8 @@ def new_order(
 def query_order(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict[str, Any]:
     """GET /api/v3/order's answer."""
     updated = order.get("lastUpdateTimestamp") or order["timestamp"]
-    return {**_order_core(order, order_id, wire_type), "stopPrice": num(0.0),
+    return {**_order_core(order, order_id, wire_type),
+            "stopPrice": num(order.get("stopPrice") or 0.0),
             "icebergQty": num(0.0), "time": order["timestamp"], "updateTime": updated,
             "isWorking": True, "workingTime": order.get("workingTime") or order["timestamp"]}
 

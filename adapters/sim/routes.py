@@ -20,6 +20,7 @@ from adapters.sim.discovery_routes import Discovery
 from adapters.sim.engine import Simulator
 from adapters.sim.info_routes import AccountInfo, prevented_matches_weight, test_order_weight
 from adapters.sim.market_routes import MarketData, Symbols
+from adapters.sim.order_lists import OrderLists
 from adapters.sim.ticker_routes import Tickers, window_weight
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ OTHER_PREFIXES = ("sapi/", "fapi/", "dapi/")  # served by stubs, each its own we
 @dataclass(frozen=True)
 class Route:
     group: str  # "market" (MarketData), "account" (Account), "discovery" (Discovery),
-    # "ticker" (Tickers) or "info" (AccountInfo)
+    # "ticker" (Tickers), "info" (AccountInfo) or "lists" (OrderLists)
     handler: str  # a method of that group
     name: str  # the core's endpoint name (latency model, core fault injector)
     signed: bool
@@ -98,6 +99,18 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "myAllocations"): Route("info", "allocations", "fetch_my_trades", True, 20),
     ("GET", "account/commission"): Route("info", "commission", "fetch_trading_fee", True, 20),
     ("GET", "order/amendments"): Route("info", "amendments", "fetch_order", True, 4),
+    # cancel-replace, amend, order lists, SOR (adapters.sim.order_lists)
+    ("POST", "order/cancelReplace"): Route("lists", "cancel_replace", "create_order", True, 1),
+    ("PUT", "order/amend/keepPriority"): Route("lists", "amend", "create_order", True, 4),
+    ("POST", "orderList/oco"): Route("lists", "oco", "create_order", True, 1),
+    ("POST", "orderList/oto"): Route("lists", "oto", "create_order", True, 1),
+    ("POST", "orderList/otoco"): Route("lists", "otoco", "create_order", True, 1),
+    ("DELETE", "orderList"): Route("lists", "cancel_list", "cancel_order", True, 1),
+    ("GET", "orderList"): Route("lists", "query_list", "fetch_order", True, 4),
+    ("GET", "allOrderList"): Route("lists", "all_lists", "fetch_orders", True, 20),
+    ("GET", "openOrderList"): Route("lists", "open_lists", "fetch_open_orders", True, 6),
+    ("POST", "sor/order"): Route("lists", "sor_order", "create_order", True, 1),
+    ("POST", "sor/order/test"): Route("lists", "sor_order", "create_order", True, 1),
     # discovery calls of a stock client (adapters.sim.discovery_routes)
     ("GET", "sapi/v1/system/status"): _stub("system_status", "fetch_status", False, 1, "sapi"),
     ("GET", "sapi/v1/capital/config/getall"): _stub("capital_config", "fetch_currencies", True,
@@ -123,6 +136,8 @@ class Endpoints:
         self.discovery = Discovery(sim, symbols)
         self.ticker = Tickers(sim, symbols)
         self.info = AccountInfo(sim, symbols, self.account)
+        self.lists = OrderLists(sim, symbols, self.account, seed)
+        self.info.amendments_of = self.lists.amendments_of  # GET order/amendments' rows
 
     def handler(self, route: Route) -> Callable[[dict[str, str]], Any]:
         return getattr(getattr(self, route.group), route.handler)
