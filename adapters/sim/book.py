@@ -9,7 +9,8 @@ as the account is a small participant in a deep market.
 
 A taker order walks it level by level (`take`): up to its quantity, or until it has spent its
 `quoteOrderQty`, and never past its limit price.  Quantities are counted in whole lot steps, so
-no float noise reaches the wire.
+no float noise reaches the wire.  `taker_fills` is that walk for one order of the simulator's
+"book" fill model (engine.py): its quantity, its fills, FOK's all-or-nothing and the funds check.
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from adapters.sim.faults import ccxt_error
+from adapters.sim.filters import invalid
+
 if TYPE_CHECKING:
+    from adapters.sim.filters import Plan
     from adapters.sim.market import Market
+    from adapters.sim.specs import MarketSpec
 
 MAX_LEVELS = 5_000  # GET depth's largest limit: a taker order sees at most this many levels
 
@@ -92,3 +98,33 @@ class Book:
             if (steps_left is not None and steps_left <= 0) or take < can:
                 break
         return out
+
+
+def taker_fills(market: Market, spec: MarketSpec, side: str, type_: str, amount: float,
+                price: float | None, plan: Plan, time_in_force: str,
+                quote_amount: float | None, free: float) -> tuple[float, list[tuple[float, float]]]:
+    """The order's quantity and its immediate fills against the book; raises
+    InsufficientFunds as Binance would (a limit BUY needs quantity x price up front)."""
+    buy = side == "buy"
+    fills: list[tuple[float, float]] = []
+    if type_ == "market" and quote_amount is not None:
+        fills = market.book(spec.symbol).take(side, quote=float(quote_amount))
+        if not fills:
+            raise invalid(f"LOT_SIZE: quoteOrderQty {quote_amount} buys less than one "
+                          f"step {spec.amount_step}")
+        amount = round(sum(q for _, q in fills), 10)
+    elif plan.fills_now:
+        fills = market.book(spec.symbol).take(
+            side, amount=amount, limit=float(price) if type_ == "limit" else None)
+        if time_in_force == "FOK" and sum(q for _, q in fills) < amount - spec.amount_step / 2:
+            fills = []  # all or nothing
+    if buy:
+        need = (amount * float(price) if type_ == "limit"  # type: ignore[arg-type]
+                else sum(p * q for p, q in fills))
+    else:
+        need = amount
+    currency = spec.quote if buy else spec.base
+    if free < need - 1e-12 * max(1.0, need):
+        raise ccxt_error("InsufficientFunds",
+                         f"insufficient balance: need {need:.8g} {currency}, free {free:.8g}")
+    return amount, fills

@@ -6,7 +6,10 @@ order/amendments serves), the order lists (POST orderList/oco, orderList/oto, or
 DELETE orderList; GET orderList, allOrderList, openOrderList) and POST sor/order[/test], which
 answer -1013 "This symbol has no SOR." as Binance does for a symbol without SOR.
 
-Model.  An order list's legs are ordinary core orders linked here by the list id.  A LIMIT /
+Here the handlers; the lists' records and reconciliation are list_book.py, their request
+parameters list_params.py, cancel-replace and amend replace_amend.py (delegated to below).
+
+Model.  An order list's legs are ordinary core orders linked by the list id.  A LIMIT /
 LIMIT_MAKER leg is placed on the book at once (an OTO's working order, an OCO's limit leg); a
 stop leg (STOP_LOSS[_LIMIT], TAKE_PROFIT[_LIMIT]) and an OTO's pending order are *held*: open,
 listed and cancellable, but off the book and locking nothing (Binance locks an OCO's funds once,
@@ -23,68 +26,25 @@ leaves its first leg cancelled.
 
 from __future__ import annotations
 
-import itertools
 import random
 import string
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from adapters.sim import binance_wire as wire
 from adapters.sim import order_wire
 from adapters.sim.account_routes import STP_DEFAULT, Account
-from adapters.sim.binance_wire import num, wire_symbol
+from adapters.sim.binance_wire import num
 from adapters.sim.engine import Simulator
+from adapters.sim.list_book import LIMIT_TYPES, OCO_TYPES, STOP_TYPES, Leg, ListBook, OrderList
+from adapters.sim.list_params import leg_spec, oco_pair, quantity_param, response_type
 from adapters.sim.market_routes import Symbols
-from adapters.sim.params import float_param, limit_param, opt_int
-
-STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
-LIMIT_TYPES = ("LIMIT", "LIMIT_MAKER")
-OCO_TYPES = ("LIMIT_MAKER", *STOP_TYPES)
-REPLACE_MODES = ("STOP_ON_FAILURE", "ALLOW_FAILURE")
-
-
-class DataError(wire.ApiError):
-    """A Binance error whose body carries `data` (cancelReplace's partial failures)."""
-
-    def __init__(self, status: int, code: int, msg: str, data: dict[str, Any]) -> None:
-        super().__init__(status, code, msg)
-        self.data = data
-
-    def body(self) -> dict[str, Any]:
-        return {"code": self.code, "msg": self.msg, "data": self.data}
+from adapters.sim.params import float_param, limit_param, opt_int, side_param
+from adapters.sim.replace_amend import ReplaceAmend
 
 
 def no_sor() -> wire.ApiError:
     return wire.ApiError(400, -1013, "This symbol has no SOR.")
-
-
-def bad_prices() -> wire.ApiError:
-    return wire.ApiError(400, -2010, "The relationship of the prices for the orders is not "
-                                     "correct.")
-
-
-@dataclass
-class Leg:
-    order_id: int
-    wire_type: str
-    stop_price: float | None = None
-    pending: bool = False  # an OTO's pending order, held until the working order fills
-    armed: bool = False  # a held stop leg watching the last price
-    oco: bool = False  # one of the list's OCO pair
-
-
-@dataclass
-class OrderList:
-    list_id: int
-    contingency: str  # "OCO" or "OTO" (an OTOCO is an OTO whose pending orders are an OCO)
-    symbol: str
-    client_id: str
-    time: int
-    legs: list[Leg] = field(default_factory=list)
-    status_type: str = "EXEC_STARTED"
-    order_status: str = "EXECUTING"
 
 
 class OrderLists:
@@ -94,13 +54,24 @@ class OrderLists:
         self.sim = sim
         self.symbols = symbols
         self.account = account
-        self._lists: dict[int, OrderList] = {}
-        self._list_ids = itertools.count(1)
-        self._exec_ids = itertools.count(1)
-        self._amendments: dict[int, list[dict[str, Any]]] = {}
         self._ids_rng = random.Random(f"{seed}:order-list-ids")
-        self._reconciling = False
-        sim.add_sweep_hook(self._reconcile)
+        self.book = ListBook(sim)
+        self.replace_amend = ReplaceAmend(sim, symbols, account, self.book, self._new_id)
+
+    # -- cancel-replace and amend (replace_amend.py) ---------------------------------------------
+
+    def cancel_replace(self, params: dict[str, str]) -> Any:
+        """POST order/cancelReplace."""
+        return self.replace_amend.cancel_replace(params)
+
+    def amend(self, params: dict[str, str]) -> Any:
+        """PUT order/amend/keepPriority."""
+        return self.replace_amend.amend(params)
+
+    def amendments_of(self, symbol: str, order_id: int, from_id: int | None,
+                      limit: int) -> list[dict[str, Any]]:
+        """GET order/amendments' rows for one order (the hook info_routes uses)."""
+        return self.replace_amend.amendments_of(symbol, order_id, from_id, limit)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -113,91 +84,9 @@ class OrderLists:
         assert symbol is not None
         return symbol
 
-    def _order(self, symbol: str, order_id: int) -> dict[str, Any]:
-        order = self.sim.fetch_order(symbol, order_id=order_id)
-        assert order is not None
-        return order
-
     def _remember(self, order_id: int, wire_type: str) -> None:
         with self.account._lock:
             self.account._wire_types[order_id] = wire_type
-
-    def _list_of(self, order_id: int) -> OrderList | None:
-        return next((lst for lst in self._lists.values()
-                     if any(leg.order_id == order_id for leg in lst.legs)), None)
-
-    # -- reconciliation (after every sweep, under the core's lock) -------------------------------
-
-    @contextmanager
-    def _quiet(self) -> Iterator[None]:
-        """Hold the core's lock with no reconciliation: for changes made leg by leg."""
-        with self.sim.lock:
-            before, self._reconciling = self._reconciling, True
-            try:
-                yield
-            finally:
-                self._reconciling = before
-
-    def _reconcile(self) -> None:
-        if self._reconciling:
-            return
-        self._reconciling = True
-        try:
-            for lst in self._lists.values():
-                if lst.order_status == "EXECUTING":
-                    self._advance(lst)
-        finally:
-            self._reconciling = False
-
-    def _advance(self, lst: OrderList) -> None:
-        orders = {leg.order_id: self.sim.order_by_id(leg.order_id) for leg in lst.legs}
-        status = {i: o["status"] for i, o in orders.items()}
-        cancelled = [i for i, s in status.items() if s == "canceled"]
-        if cancelled:  # a leg cancelled on its own: the whole list goes
-            self._end(lst, dict.fromkeys(cancelled, "canceled"), "canceled")
-            lst.status_type = lst.order_status = "ALL_DONE"
-            return
-        pending = [leg for leg in lst.legs if leg.pending]
-        working = [leg for leg in lst.legs if not leg.pending and not leg.oco]
-        if working and status[working[0].order_id] == "closed" and pending:
-            for leg in pending:
-                leg.pending = False
-                if leg.wire_type in STOP_TYPES:
-                    leg.armed = True
-                else:
-                    self.sim.trigger_order(leg.order_id)
-        elif working and status[working[0].order_id] == "expired":
-            self._end(lst, {working[0].order_id: "expired"}, "expired")
-        pair = [leg for leg in lst.legs if leg.oco and not leg.pending]
-        for leg in pair:
-            order = self.sim.order_by_id(leg.order_id)
-            if order["filled"] or (order["status"] in ("closed", "expired") and not leg.armed):
-                self._end(lst, {leg.order_id: "done"}, "expired")
-                break
-            if leg.armed and order["status"] == "open" and self._triggered(leg, order):
-                leg.armed = False
-                self._end(lst, {leg.order_id: "done"}, "expired")
-                self.sim.trigger_order(leg.order_id)
-                break
-        final = [self.sim.order_by_id(leg.order_id)["status"] for leg in lst.legs]
-        if all(s != "open" for s in final):
-            lst.status_type = lst.order_status = "ALL_DONE"
-
-    def _end(self, lst: OrderList, keep: Mapping[int, str], how: str) -> None:
-        """Cancel (or expire) every open leg of `lst` not named in `keep`."""
-        for leg in lst.legs:
-            if leg.order_id in keep:
-                continue
-            order = self.sim.order_by_id(leg.order_id)
-            if order["status"] == "open":
-                self.sim.cancel_order(lst.symbol, order_id=leg.order_id, status=how)
-            leg.armed = leg.pending = False
-
-    def _triggered(self, leg: Leg, order: Mapping[str, Any]) -> bool:
-        last = self.sim.market.quote(order["symbol"])[2]
-        below = (order["side"] == "sell") == leg.wire_type.startswith("STOP_LOSS")
-        assert leg.stop_price is not None
-        return last <= leg.stop_price if below else last >= leg.stop_price
 
     # -- shapes ----------------------------------------------------------------------------------
 
@@ -218,52 +107,7 @@ class OrderLists:
             body["price"] = num(0.0)
         return body
 
-    def _status(self, lst: OrderList) -> dict[str, Any]:
-        legs = [self.sim.order_by_id(leg.order_id) for leg in lst.legs]
-        return {"orderListId": lst.list_id, "contingencyType": lst.contingency,
-                "listStatusType": lst.status_type, "listOrderStatus": lst.order_status,
-                "listClientOrderId": lst.client_id, "transactionTime": lst.time,
-                "symbol": wire_symbol(lst.symbol),
-                "orders": [{"symbol": wire_symbol(lst.symbol), "orderId": leg.order_id,
-                            "clientOrderId": o["clientOrderId"]}
-                           for leg, o in zip(lst.legs, legs, strict=True)]}
-
     # -- placing lists ---------------------------------------------------------------------------
-
-    def _resp_type(self, params: Mapping[str, str]) -> str:
-        resp = (params.get("newOrderRespType") or "FULL").upper()
-        if resp not in ("ACK", "RESULT", "FULL"):
-            raise wire.ApiError(400, -1100, "Illegal characters found in parameter "
-                                            "'newOrderRespType'.")
-        return resp
-
-    def _leg_spec(self, params: Mapping[str, str], prefix: str, types: tuple[str, ...],
-                  side: str, quantity: float) -> dict[str, Any]:
-        """One leg's parameters (`prefix` + Type, Price, StopPrice, TimeInForce, ClientOrderId)
-        checked as Binance does: what its type needs must be there."""
-        type_ = (params.get(f"{prefix}Type") or "").upper()
-        if not type_:
-            raise wire.missing(f"{prefix}Type")
-        if type_ not in types:
-            raise wire.ApiError(400, -1116, "Invalid orderType.")
-        price = float_param(params, f"{prefix}Price") if f"{prefix}Price" in params else None
-        stop = (float_param(params, f"{prefix}StopPrice") if f"{prefix}StopPrice" in params
-                else None)
-        tif = params.get(f"{prefix}TimeInForce")
-        limit_priced = ("LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
-        if type_ in limit_priced and price is None:
-            raise wire.missing(f"{prefix}Price")
-        if type_ in STOP_TYPES and stop is None:
-            raise wire.missing(f"{prefix}StopPrice")
-        if type_ in ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT") and not tif:
-            raise wire.missing(f"{prefix}TimeInForce")
-        if tif and tif not in ("GTC", "IOC", "FOK"):
-            raise wire.ApiError(400, -1115, "Invalid timeInForce.")
-        if type_ in ("STOP_LOSS", "TAKE_PROFIT", "MARKET") and price is not None:
-            raise wire.not_required(f"{prefix}Price")
-        return {"type": type_, "side": side, "quantity": quantity, "price": price,
-                "stop": stop, "tif": tif or "GTC",
-                "cid": params.get(f"{prefix}ClientOrderId") or self._new_id()}
 
     def _place(self, symbol: str, leg: Mapping[str, Any], params: Mapping[str, str],
                held: bool) -> Leg:
@@ -297,15 +141,15 @@ class OrderLists:
     def _new_list(self, symbol: str, contingency: str, params: Mapping[str, str],
                   plan: list[tuple[dict[str, Any], bool, bool]]) -> Any:
         """Place the legs in order (spec, held?, oco?); undo on a failure."""
-        resp_type = self._resp_type(params)
+        resp_type = response_type(params)
         list_cid = params.get("listClientOrderId") or self._new_id()
         with self.sim.lock:
             if any(lst.client_id == list_cid and lst.order_status == "EXECUTING"
-                   for lst in self._lists.values()):
+                   for lst in self.book.lists.values()):
                 raise wire.ApiError(400, -2010, "Duplicate order sent.")
-            lst = OrderList(next(self._list_ids), contingency, symbol, list_cid,
+            lst = OrderList(self.book.next_list_id(), contingency, symbol, list_cid,
                             self.sim.server_time())
-            with self._quiet():  # no reaction before every leg is in
+            with self.book.quiet():  # no reaction before every leg is in
                 try:
                     for spec, held, oco in plan:
                         leg = self._place(symbol, spec, params, held)
@@ -316,41 +160,21 @@ class OrderLists:
                     for leg in lst.legs:
                         self.sim.cancel_order(symbol, order_id=leg.order_id)
                     raise
-            self._lists[lst.list_id] = lst
-            with self._quiet():  # as placed: an OTO's pending order still PENDING_NEW
+            self.book.lists[lst.list_id] = lst
+            with self.book.quiet():  # as placed: an OTO's pending order still PENDING_NEW
                 reports = [self._report(lst, leg, resp_type) for leg in lst.legs]
-            self._reconcile()
-            return {**self._status(lst), "orderReports": reports}
-
-    def _oco_pair(self, params: Mapping[str, str], side: str, quantity: float,
-                  prefix_above: str, prefix_below: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The OCO's (below, above) legs, their types and prices checked against the last
-        price: SELL limit/take-profit above > last > stop below; BUY the mirror (-2010)."""
-        above = self._leg_spec(params, prefix_above, OCO_TYPES, side, quantity)
-        below = self._leg_spec(params, prefix_below, OCO_TYPES, side, quantity)
-        profit = ("LIMIT_MAKER", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
-        upper, lower = (above, below) if side == "SELL" else (below, above)
-        if upper["type"] not in profit or lower["type"] in profit:
-            raise bad_prices()
-        symbol = self._symbol(params)
-        last = self.sim.market.quote(symbol)[2]
-
-        def ref(leg: Mapping[str, Any]) -> float:
-            limit = leg["type"] in ("LIMIT_MAKER", "TAKE_PROFIT_LIMIT")
-            return float(leg["price"] if limit else leg["stop"])
-
-        if not ref(above) > last > ref(below):
-            raise bad_prices()
-        return below, above
+            self.book.reconcile()
+            return {**self.book.status(lst), "orderReports": reports}
 
     def oco(self, params: dict[str, str]) -> Any:
         """POST orderList/oco."""
         symbol = self._symbol(params)
-        side = self._side(params, "side")
+        side = side_param(params, "side")
         quantity = float_param(params, "quantity") if "quantity" in params else None
         if quantity is None:
             raise wire.missing("quantity")
-        below, above = self._oco_pair(params, side, quantity, "above", "below")
+        below, above = oco_pair(params, side, quantity, "above", "below",
+                                lambda: self.sim.market.quote(symbol)[2], self._new_id)
         return self._new_list(symbol, "OCO", params, [(below, False, True),
                                                       (above, False, True)])
 
@@ -358,9 +182,9 @@ class OrderLists:
         """POST orderList/oto: the working order on the book, the pending one held."""
         symbol = self._symbol(params)
         working = self._working(params)
-        pending = self._leg_spec(params, "pending", ("LIMIT", "MARKET", *OCO_TYPES),
-                                 self._side(params, "pendingSide"),
-                                 self._qty(params, "pendingQuantity"))
+        pending = leg_spec(params, "pending", ("LIMIT", "MARKET", *OCO_TYPES),
+                           side_param(params, "pendingSide"),
+                           quantity_param(params, "pendingQuantity"), self._new_id)
         return self._new_list(symbol, "OTO", params, [(working, False, False),
                                                       (pending, True, False)])
 
@@ -368,45 +192,19 @@ class OrderLists:
         """POST orderList/otoco: the working order, then a held OCO pair."""
         symbol = self._symbol(params)
         working = self._working(params)
-        below, above = self._oco_pair(params, self._side(params, "pendingSide"),
-                                      self._qty(params, "pendingQuantity"), "pendingAbove",
-                                      "pendingBelow")
+        below, above = oco_pair(params, side_param(params, "pendingSide"),
+                                quantity_param(params, "pendingQuantity"), "pendingAbove",
+                                "pendingBelow", lambda: self.sim.market.quote(symbol)[2],
+                                self._new_id)
         return self._new_list(symbol, "OTO", params, [(working, False, False),
                                                       (below, True, True),
                                                       (above, True, True)])
 
     def _working(self, params: Mapping[str, str]) -> dict[str, Any]:
-        return self._leg_spec(params, "working", LIMIT_TYPES, self._side(params, "workingSide"),
-                              self._qty(params, "workingQuantity"))
-
-    @staticmethod
-    def _side(params: Mapping[str, str], name: str) -> str:
-        side = (params.get(name) or "").upper()
-        if not side:
-            raise wire.missing(name)
-        if side not in ("BUY", "SELL"):
-            raise wire.ApiError(400, -1117, "Invalid side.")
-        return side
-
-    @staticmethod
-    def _qty(params: Mapping[str, str], name: str) -> float:
-        if name not in params:
-            raise wire.missing(name)
-        return float_param(params, name)
+        return leg_spec(params, "working", LIMIT_TYPES, side_param(params, "workingSide"),
+                        quantity_param(params, "workingQuantity"), self._new_id)
 
     # -- list look-ups and cancel ----------------------------------------------------------------
-
-    def _find_list(self, params: Mapping[str, str], cid_name: str) -> OrderList | None:
-        list_id = opt_int(params, "orderListId")
-        cid = params.get(cid_name)
-        if list_id is None and not cid:
-            raise wire.ApiError(400, -1102, f"Param '{cid_name}' or 'orderListId' must be "
-                                            "sent, but both were empty/null!")
-        if list_id is not None:
-            lst = self._lists.get(list_id)
-            return lst if lst is not None and (not cid or lst.client_id == cid) else None
-        return next((lst for lst in reversed(self._lists.values()) if lst.client_id == cid),
-                    None)
 
     def cancel_list(self, params: dict[str, str]) -> Any:
         """DELETE orderList: cancel every open leg; ALL_DONE."""
@@ -414,12 +212,12 @@ class OrderLists:
         with self.sim.lock:
             self.sim.server_time()
             self.sim.orders()  # a sweep: the lists are up to date
-            lst = self._find_list(params, "listClientOrderId")
+            lst = self.book.find(params, "listClientOrderId")
             if lst is None or lst.symbol != symbol or lst.order_status != "EXECUTING":
                 raise wire.ApiError(400, -2011, "Order list does not exist.")
             cancel_id = params.get("newClientOrderId") or self._new_id()
-            with self._quiet():
-                self._end(lst, {}, "canceled")
+            with self.book.quiet():
+                self.book.end(lst, {}, "canceled")
             lst.status_type = lst.order_status = "ALL_DONE"
             now = self.sim.server_time()
             reports = []
@@ -432,16 +230,16 @@ class OrderLists:
                 if leg.stop_price is not None:
                     body["stopPrice"] = num(leg.stop_price)
                 reports.append(body)
-            return {**self._status(lst), "transactionTime": now, "orderReports": reports}
+            return {**self.book.status(lst), "transactionTime": now, "orderReports": reports}
 
     def query_list(self, params: dict[str, str]) -> Any:
         """GET orderList."""
         with self.sim.lock:
             self.sim.orders()
-            lst = self._find_list(params, "origClientOrderId")
+            lst = self.book.find(params, "origClientOrderId")
             if lst is None:
                 raise wire.ApiError(400, -2013, "Order list does not exist.")
-            return self._status(lst)
+            return self.book.status(lst)
 
     def all_lists(self, params: dict[str, str]) -> Any:
         """GET allOrderList: fromId (not with startTime/endTime), or a time window."""
@@ -453,161 +251,17 @@ class OrderLists:
         limit = limit_param(params)
         with self.sim.lock:
             self.sim.orders()
-            rows = list(self._lists.values())
+            rows = list(self.book.lists.values())
             page = Account._page(rows, lambda r: r.list_id, lambda r: r.time, limit, from_id,
                                  start, end)
-            return [self._status(lst) for lst in page]
+            return [self.book.status(lst) for lst in page]
 
     def open_lists(self, params: dict[str, str]) -> Any:
         """GET openOrderList."""
         with self.sim.lock:
             self.sim.orders()
-            return [self._status(lst) for lst in self._lists.values()
+            return [self.book.status(lst) for lst in self.book.lists.values()
                     if lst.order_status == "EXECUTING"]
-
-    # -- cancel-replace --------------------------------------------------------------------------
-
-    def cancel_replace(self, params: dict[str, str]) -> Any:
-        """POST order/cancelReplace: cancel, then place (STOP_ON_FAILURE: only if the cancel
-        worked).  Both worked: 200; otherwise -2022 (400, nothing placed) or -2021 (409, one
-        of the two worked), each with `data`."""
-        symbol = self._symbol(params)
-        mode = params.get("cancelReplaceMode")
-        if not mode:
-            raise wire.missing("cancelReplaceMode")
-        if mode not in REPLACE_MODES:
-            raise wire.ApiError(400, -1100, "Illegal characters found in parameter "
-                                            "'cancelReplaceMode'; legal range is "
-                                            "'STOP_ON_FAILURE, ALLOW_FAILURE'.")
-        self._side(params, "side")
-        if not params.get("type"):
-            raise wire.missing("type")
-        if "cancelOrderId" not in params and not params.get("cancelOrigClientOrderId"):
-            raise wire.ApiError(400, -1102, "Param 'cancelOrigClientOrderId' or 'cancelOrderId' "
-                                            "must be sent, but both were empty/null!")
-        cancel = {"symbol": params["symbol"]}
-        for theirs, ours in (("cancelOrderId", "orderId"),
-                             ("cancelOrigClientOrderId", "origClientOrderId"),
-                             ("cancelNewClientOrderId", "newClientOrderId")):
-            if theirs in params:
-                cancel[ours] = params[theirs]
-        place = {k: v for k, v in params.items()
-                 if not k.startswith("cancel") and k not in ("timestamp", "signature",
-                                                              "recvWindow")}
-        with self.sim.lock:
-            cancel_ok, new_ok = True, True
-            try:
-                cancel_answer: Any = self._cancel_one(cancel, symbol)
-            except wire.ApiError as err:
-                cancel_ok, cancel_answer = False, err.body()
-            new_answer: Any = None
-            if cancel_ok or mode == "ALLOW_FAILURE":
-                try:
-                    new_answer = self.account.new_order(place)
-                except wire.ApiError as err:
-                    new_ok, new_answer = False, err.body()
-                except Exception as exc:
-                    if not type(exc).__module__.startswith("ccxt"):
-                        raise
-                    new_ok, new_answer = False, wire.error_from_core(exc).body()
-            else:
-                new_ok = False
-        result = {"cancelResult": "SUCCESS" if cancel_ok else "FAILURE",
-                  "newOrderResult": ("SUCCESS" if new_ok else "FAILURE") if new_answer
-                  is not None else "NOT_ATTEMPTED",
-                  "cancelResponse": cancel_answer, "newOrderResponse": new_answer}
-        if cancel_ok and new_ok:
-            return result
-        if not new_ok and not cancel_ok:
-            raise DataError(400, -2022, "Order cancel-replace failed.", result)
-        raise DataError(409, -2021, "Order cancel-replace partially failed.", result)
-
-    def _cancel_one(self, cancel: dict[str, str], symbol: str) -> Any:
-        """DELETE order's answer; an order of a list cancels its whole list."""
-        try:
-            order_id, _ = self.account._find(cancel)
-        except wire.ApiError as err:
-            if err.code == -2013:
-                raise wire.ApiError(400, -2011, "Unknown order sent.") from None
-            raise
-        try:
-            answer = self.account.cancel_order({**cancel, "orderId": str(order_id)})
-        except Exception as exc:  # filled or cancelled already: the core's OrderNotFound
-            if not type(exc).__module__.startswith("ccxt"):
-                raise
-            raise wire.error_from_core(exc, "cancel") from exc
-        lst = self._list_of(order_id)
-        if lst is not None:
-            answer["orderListId"] = lst.list_id
-            self._reconcile()
-        return answer
-
-    # -- amend keep priority ---------------------------------------------------------------------
-
-    def amend(self, params: dict[str, str]) -> Any:
-        """PUT order/amend/keepPriority: executedQty < newQty < origQty."""
-        symbol = self._symbol(params)
-        if "newQty" not in params:
-            raise wire.missing("newQty")
-        new_qty = float_param(params, "newQty")
-        if new_qty <= 0:
-            raise wire.illegal("newQty")
-        with self.sim.lock:
-            try:
-                order_id, order = self.account._find(params)
-            except wire.ApiError as err:
-                if err.code == -2013:
-                    raise wire.ApiError(400, -2038, "Unknown order sent.") from None
-                raise
-            if order["status"] != "open":
-                raise wire.ApiError(400, -2038, "Unknown order sent.")
-            if new_qty > order["amount"]:
-                raise wire.ApiError(400, -2038, "Order amend (quantity increase) is not "
-                                                "supported.")
-            if new_qty == order["amount"] or new_qty <= order["filled"]:
-                raise wire.ApiError(400, -2038, "The requested action would change no state; "
-                                                "rejecting")
-            step = self.symbols.markets[symbol]["precision"]["amount"]
-            if abs(new_qty / step - round(new_qty / step)) > 1e-9:
-                raise wire.ApiError(400, -1013, "Filter failure: LOT_SIZE")
-            new_cid = params.get("newClientOrderId") or self._new_id()
-            done = self.sim.amend_order(symbol, order_id, new_qty, new_cid)
-            now = self.sim.server_time()
-            exec_id = next(self._exec_ids)
-            self._amendments.setdefault(order_id, []).append({
-                "symbol": wire_symbol(symbol), "orderId": order_id, "executionId": exec_id,
-                "origClientOrderId": order["clientOrderId"], "newClientOrderId": new_cid,
-                "origQty": num(order["amount"]), "newQty": num(new_qty), "time": now})
-            lst = self._list_of(order_id)
-            wire_type = self.account._wire_type(order_id, done)
-            amended = {
-                "symbol": wire_symbol(symbol), "orderId": order_id,
-                "orderListId": lst.list_id if lst else -1,
-                "origClientOrderId": order["clientOrderId"], "clientOrderId": new_cid,
-                "price": num(0.0 if done["price"] is None else done["price"]),
-                "qty": num(new_qty), "executedQty": num(done["filled"]),
-                "preventedQty": num(0.0), "quoteOrderQty": num(done.get("quoteOrderQty") or 0.0),
-                "cumulativeQuoteQty": num(done["cost"]), "status": order_wire.wire_status(done),
-                "timeInForce": done.get("timeInForce") or "GTC", "type": wire_type,
-                "side": done["side"].upper(), "workingTime": done.get("workingTime"),
-                "selfTradePreventionMode": done.get("selfTradePreventionMode") or "NONE"}
-            answer: dict[str, Any] = {"transactTime": now, "executionId": exec_id,
-                                      "amendedOrder": amended}
-            if lst is not None:
-                status = self._status(lst)
-                status.pop("listStatusType")
-                status.pop("transactionTime")
-                answer["listStatus"] = status
-            return answer
-
-    def amendments_of(self, symbol: str, order_id: int, from_id: int | None,
-                      limit: int) -> list[dict[str, Any]]:
-        """GET order/amendments' rows for one order, oldest first (the hook info_routes uses)."""
-        with self.sim.lock:
-            rows = [r for r in self._amendments.get(order_id, ())
-                    if r["symbol"] == wire_symbol(symbol)
-                    and (from_id is None or r["executionId"] >= from_id)]
-        return rows[:limit]
 
     # -- SOR ---------------------------------------------------------------------------------------
 
@@ -615,7 +269,7 @@ class OrderLists:
         """POST sor/order[/test]: the simulator configures no SOR, so every symbol answers
         Binance's -1013 for a symbol without one (after the symbol and mandatory checks)."""
         self._symbol(params)
-        self._side(params, "side")
+        side_param(params, "side")
         if not params.get("type"):
             raise wire.missing("type")
         if "quantity" not in params:

@@ -60,3 +60,13 @@ def limit_param(params: Mapping[str, str], default: int = 500, maximum: int = 1_
     if limit < 1:
         raise wire.illegal("limit")
     return min(limit, maximum)
+
+
+def side_param(params: Mapping[str, str], name: str) -> str:
+    """BUY or SELL (case-insensitive); missing -1102, anything else -1117."""
+    side = (params.get(name) or "").upper()
+    if not side:
+        raise wire.missing(name)
+    if side not in ("BUY", "SELL"):
+        raise wire.ApiError(400, -1117, "Invalid side.")
+    return side

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 JOURNAL_NAME = "events.jsonl"
-# A finished run's journal once compressed (config journal_after_run: compress, runner/prune.py).
+# A finished run's journal once compressed (config journal_after_run: compress,
+# runner/journal_after_run.py).
 JOURNAL_GZ_NAME = "events.jsonl.gz"
 # The names a run folder's journal may have, the one read first first: while both exist (a
 # compression cut short) the plain one is the whole journal.
