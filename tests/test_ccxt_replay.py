@@ -46,13 +46,7 @@ BALANCES = {"USDT": 100_000.0, "BTC": 1.0, "ETH": 5.0, "SOL": 10.0, "LTC": 10.0,
 BUSINESS_ERRORS = ("OrderNotFound", "InsufficientFunds")
 
 # Spot request cases that fail today, with the reason (simulator gaps, docs/ADAPTERS.md).
-REQUEST_GAPS: dict[str, str] = {
-    "createOrder[12]": "stop orders: the simulator lists LIMIT, LIMIT_MAKER, MARKET only, so "
-                       "ccxt refuses STOP_LOSS_LIMIT before sending",
-    "createOrder[31]": "trailing stop (STOP_LOSS_LIMIT + trailingDelta) not simulated",
-    "createOrder[32]": "trailing take-profit (TAKE_PROFIT_LIMIT + trailingDelta) not simulated",
-    "createOrder[40]": "trailing take-profit market (TAKE_PROFIT + trailingDelta) not simulated",
-}
+REQUEST_GAPS: dict[str, str] = {}
 # Out of scope in the request suite, by the recorded URL's prefix (every non-spot case).
 REQUEST_OUT_OF_SCOPE: dict[str, str] = {
     "/sapi/": "wallet, margin, convert, portfolio and equity endpoints (not spot REST)",
@@ -80,14 +74,11 @@ RESPONSE_OUT_OF_SCOPE_METHODS: dict[str, str] = {
     "fetchBorrowInterest": "margin borrowing",
     "fetchAllGreeks": "options",
 }
-RESPONSE_GAPS: dict[str, str] = {
-    "createOrder[1]": "trailing take-profit market (TAKE_PROFIT + trailingDelta) not simulated; "
-                      "ccxt refuses it before sending",
-}
+RESPONSE_GAPS: dict[str, str] = {}
 
 # Floors: the coverage measured when this file was written; raise them as gaps close.
-REQUEST_FLOOR = 41  # of 45 spot cases
-RESPONSE_FLOOR = 11  # of 12 spot cases
+REQUEST_FLOOR = 45  # of 45 spot cases
+RESPONSE_FLOOR = 12  # of 12 spot cases
 
 # Unified fields the simulator legitimately leaves None where the recording has a value: none
 # needed so far (the dict stays, so an allowance is explicit and has a reason).

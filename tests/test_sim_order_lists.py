@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 from binance.error import ClientError
+from sim_clock import BIG, moving, run_until
 from test_sim_conformance import ccxt_client, connector, serve
 
-from adapters.sim import Simulator
 from adapters.sim.routes import Endpoints
 from adapters.sim.server import SimServer
 
-BIG = {"USDT": 50_000_000.0, "BTC": 1_000.0, "ETH": 5_000.0}
 SYMBOL = "BTCUSDT"
 
 
@@ -306,21 +305,6 @@ def test_sor_answers_as_binance_for_a_symbol_without_sor(server: SimServer) -> N
 
 
 # -- reactions to a moving market, in process --------------------------------------------------
-
-def moving(seed: int = 8) -> tuple[list[float], Simulator, Endpoints]:
-    clock = [1_700_000_030.5]
-    sim = Simulator.create(seed=seed, clock=lambda: clock[0], fill_model="book", balances=BIG)
-    return clock, sim, Endpoints(sim, seed)
-
-
-def run_until(clock: list[float], sim: Simulator, done: Any) -> None:
-    for _ in range(20_000):
-        clock[0] += 60
-        sim.fetch_ticker("BTC/USDT")  # any call that sweeps: order lists react there
-        if done():
-            return
-    raise AssertionError("the market never got there")
-
 
 def status(eps: Endpoints, order_id: int) -> str:
     return eps.account.query_order({"symbol": SYMBOL, "orderId": str(order_id)})["status"]

@@ -19,11 +19,13 @@ from adapters.sim.engine import Simulator
 from adapters.sim.intervals import DAY_MS
 from adapters.sim.market_routes import Symbols
 from adapters.sim.params import float_param, int_param, limit_param, opt_int
+from adapters.sim.stop_orders import MARKET_STOPS, STOP_TYPES, StopBook, stop_params
 
 Row = tuple[int, dict[str, Any]]  # (orderId, core order)
 # exchangeInfo's allowedSelfTradePreventionModes and defaultSelfTradePreventionMode
 STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 STP_DEFAULT = "EXPIRE_MAKER"
+ORDER_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER", *STOP_TYPES)  # exchangeInfo's orderTypes
 T = TypeVar("T")
 
 
@@ -37,6 +39,7 @@ class Account:
         self._ids_rng = random.Random(f"{seed}:client-order-ids")
         self._wire_types: dict[int, str] = {}
         self._lock = threading.Lock()
+        self.stops = StopBook(sim)  # the held standalone stop orders (stop_orders.py)
 
     def account(self, params: dict[str, str]) -> Any:
         any_market = next(iter(self._markets.values()))
@@ -55,20 +58,23 @@ class Account:
             raise wire.ApiError(400, -1117, "Invalid side.")
         if not wire_type:
             raise wire.missing("type")
-        if wire_type not in ("LIMIT", "MARKET", "LIMIT_MAKER"):
+        if wire_type not in ORDER_TYPES:
             raise wire.ApiError(400, -1116, "Invalid orderType.")
         tif = params.get("timeInForce")
-        if wire_type == "LIMIT" and not tif:
+        limit_kind = wire_type in ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+        if limit_kind and not tif:
             raise wire.missing("timeInForce")
-        if wire_type == "LIMIT" and tif not in ("GTC", "IOC", "FOK"):
+        if limit_kind and tif not in ("GTC", "IOC", "FOK"):
             raise wire.ApiError(400, -1115, "Invalid timeInForce.")
-        if wire_type != "LIMIT" and tif:
+        if not limit_kind and tif:
             raise wire.not_required("timeInForce")
         price = float_param(params, "price") if "price" in params else None
-        if wire_type == "MARKET" and price is not None:
+        market_kind = wire_type in ("MARKET", *MARKET_STOPS)
+        if market_kind and price is not None:
             raise wire.not_required("price")
-        if wire_type != "MARKET" and price is None:
+        if not market_kind and price is None:
             raise wire.missing("price")
+        stop, delta = stop_params(wire_type, params)
         amount = self._quantity(symbol, side, wire_type, params)
         resp_type = (params.get("newOrderRespType") or "FULL").upper()
         if resp_type not in ("ACK", "RESULT", "FULL"):
@@ -81,19 +87,28 @@ class Account:
         if stp not in STP_MODES:
             raise wire.ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' "
                                             "is not valid.")
+        cid = params.get("newClientOrderId") or self._new_client_id()
+        if wire_type in STOP_TYPES:
+            order = self.stops.place(symbol, side, wire_type, amount, price, stop, delta,
+                                     client_order_id=cid, time_in_force=tif or "GTC",
+                                     stp_mode=stp, test=test)
+            return self._answer(order, wire_type, resp_type, test)
         quote_qty = (float_param(params, "quoteOrderQty") if wire_type == "MARKET"
                      and "quantity" not in params and "quoteOrderQty" in params else None)
-        cid = params.get("newClientOrderId") or self._new_client_id()
         order = self.sim.create_order(symbol, side.lower(), "market" if wire_type == "MARKET"
                                       else "limit", amount, price, client_order_id=cid,
                                       test=test, time_in_force=tif or "GTC",
                                       quote_amount=quote_qty, stp_mode=stp)
+        return self._answer(order, wire_type, resp_type, test)
+
+    def _answer(self, order: Mapping[str, Any], wire_type: str, resp_type: str,
+                test: bool) -> Any:
         if test:
             return {}
         order_id = int(order["id"])
         with self._lock:
             self._wire_types[order_id] = wire_type
-        trades = [t for t in self.sim.my_trades(symbol) if t["order"] == order["id"]]
+        trades = [t for t in self.sim.my_trades(order["symbol"]) if t["order"] == order["id"]]
         return order_wire.new_order(order, order_id, wire_type, resp_type, trades)
 
     def test_order(self, params: dict[str, str]) -> Any:

@@ -139,9 +139,10 @@ def symbol_info(market: Mapping[str, Any]) -> dict[str, Any]:
         "baseAsset": market["base"], "baseAssetPrecision": 8,
         "quoteAsset": market["quote"], "quotePrecision": 8, "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
+                       "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
         "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False, "opoAllowed": False,
-        "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": False,
+        "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": True,
         "cancelReplaceAllowed": False, "amendAllowed": False, "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
         "filters": [
@@ -153,6 +154,9 @@ def symbol_info(market: Mapping[str, Any]) -> dict[str, Any]:
              "applyToMarket": True, "avgPriceMins": 5},
             {"filterType": "NOTIONAL", "minNotional": min_notional, "applyMinToMarket": True,
              "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+            {"filterType": "TRAILING_DELTA", "minTrailingAboveDelta": 10,
+             "maxTrailingAboveDelta": 2000, "minTrailingBelowDelta": 10,
+             "maxTrailingBelowDelta": 2000},  # stop_orders.TRAILING_MIN / TRAILING_MAX
         ],
         "permissions": ["SPOT"], "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
@@ -267,35 +271,3 @@ def window_ticker(market: Mapping[str, Any], k: Kline, open_time: int, close_tim
         "openTime": open_time, "closeTime": close_time, "firstId": first_id,
         "lastId": first_id + k.trades - 1, "count": k.trades,
     }
-
-
-def commission_rates(maker: float, taker: float, buyer: float | None = None,
-                     seller: float | None = None) -> dict[str, str]:
-    """{maker, taker[, buyer, seller]} as Binance's decimal rate strings."""
-    rates = {"maker": num(maker), "taker": num(taker)}
-    if buyer is not None and seller is not None:
-        rates.update(buyer=num(buyer), seller=num(seller))
-    return rates
-
-
-# BNB burn is off in the simulator (it has no BNB balance): Binance's 25 % discount, disabled.
-NO_BNB_DISCOUNT = {"enabledForAccount": False, "enabledForSymbol": False,
-                   "discountAsset": "BNB", "discount": "0.25000000"}
-
-
-def account_commission(market: Mapping[str, Any]) -> dict[str, Any]:
-    """GET account/commission: the market's maker/taker fee as the standard rates; no special
-    or tax commission (zero), no BNB discount."""
-    return {"symbol": market["id"],
-            "standardCommission": commission_rates(market["maker"], market["taker"], 0.0, 0.0),
-            "specialCommission": commission_rates(0.0, 0.0, 0.0, 0.0),
-            "taxCommission": commission_rates(0.0, 0.0, 0.0, 0.0),
-            "discount": dict(NO_BNB_DISCOUNT)}
-
-
-def order_commission(market: Mapping[str, Any]) -> dict[str, Any]:
-    """POST order/test with computeCommissionRates=true: the rates for that order."""
-    return {"standardCommissionForOrder": commission_rates(market["maker"], market["taker"]),
-            "specialCommissionForOrder": commission_rates(0.0, 0.0),
-            "taxCommissionForOrder": commission_rates(0.0, 0.0),
-            "discount": dict(NO_BNB_DISCOUNT)}

@@ -212,9 +212,11 @@ class Simulator:
 
     def hold_order(self, symbol: str, side: str, type: str, amount: float,
                    price: float | None, *, client_order_id: str, stop_price: float | None,
-                   time_in_force: str = "GTC", stp_mode: str = "NONE") -> dict[str, Any]:
+                   time_in_force: str = "GTC", stp_mode: str = "NONE",
+                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Record an open order that is not on the book yet (a stop leg, an OTO's pending
-        order): it locks nothing and does not fill until `trigger_order`."""
+        order): it locks nothing and does not fill until `trigger_order`.  `extra`: fields
+        stored on the record as they are (a stop order's trailingDelta)."""
         spec = self.market.spec(symbol)
         with self._lock:
             self._sweep()
@@ -224,7 +226,7 @@ class Simulator:
                        quote=self.market.quote(symbol), free=math.inf, slippage_bps=0.0)
             order = new_order_record(spec, side, type, float(amount), price, client_order_id,
                                      self.market.now_ms(), time_in_force, stp_mode=stp_mode)
-            order.update(stopPrice=stop_price, held=True)
+            order.update(stopPrice=stop_price, held=True, **(extra or {}))
             self._records.register(order)
             return dict(order)
 

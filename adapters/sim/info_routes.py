@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.sim import binance_wire as wire
+from adapters.sim import order_wire
 from adapters.sim.account_routes import Account
 from adapters.sim.engine import Simulator
 from adapters.sim.intervals import DAY_MS
@@ -107,7 +108,7 @@ class AccountInfo:
 
     def commission(self, params: dict[str, str]) -> Any:
         """GET account/commission."""
-        return wire.account_commission(self._markets[self._symbol(params)])
+        return order_wire.account_commission(self._markets[self._symbol(params)])
 
     def amendments(self, params: dict[str, str]) -> Any:
         """GET order/amendments: the order must exist (-2013); its recorded amendments."""
@@ -126,4 +127,4 @@ class AccountInfo:
         answer = self.account.test_order(params)
         if not compute:
             return answer
-        return wire.order_commission(self._markets[self._symbol(params)])
+        return order_wire.order_commission(self._markets[self._symbol(params)])

@@ -1,4 +1,4 @@
-"""Binance spot REST shapes of the account and its orders and trades (the SIGNED answers).
+"""Binance spot REST shapes of the account, its orders, trades and commissions (SIGNED answers).
 
 Pure functions over the core's ccxt-shaped orders and trades; split from binance_wire.py (market
 data, errors, numbers) so each file stays readable.
@@ -72,8 +72,8 @@ def new_order(
            "clientOrderId": order["clientOrderId"], "transactTime": order["timestamp"]}
     if resp_type == "ACK":
         return ack
-    body = {**_order_core(order, order_id, wire_type), **ack,
-            "workingTime": order.get("workingTime") or order["timestamp"]}
+    body = {**_order_core(order, order_id, wire_type), **ack, **_stop_fields(order),
+            "workingTime": _working_time(order)}
     if resp_type == "FULL":
         body["fills"] = fills(trades)
     return body
@@ -83,9 +83,26 @@ def query_order(order: Mapping[str, Any], order_id: int, wire_type: str) -> dict
     """GET /api/v3/order's answer."""
     updated = order.get("lastUpdateTimestamp") or order["timestamp"]
     return {**_order_core(order, order_id, wire_type),
-            "stopPrice": num(order.get("stopPrice") or 0.0),
+            "stopPrice": num(order.get("stopPrice") or 0.0), **_stop_fields(order),
             "icebergQty": num(0.0), "time": order["timestamp"], "updateTime": updated,
-            "isWorking": True, "workingTime": order.get("workingTime") or order["timestamp"]}
+            "isWorking": not order.get("held"), "workingTime": _working_time(order)}
+
+
+def _working_time(order: Mapping[str, Any]) -> int:
+    """-1 while the order is held off the book (a stop not triggered yet), as on Binance."""
+    if order.get("held"):
+        return -1
+    return order.get("workingTime") or order["timestamp"]
+
+
+def _stop_fields(order: Mapping[str, Any]) -> dict[str, Any]:
+    """A stop order's stopPrice and trailingDelta / trailingTime (when it has them)."""
+    body: dict[str, Any] = {}
+    if order.get("stopPrice") is not None:
+        body["stopPrice"] = num(order["stopPrice"])
+    if order.get("trailingDelta") is not None:
+        body.update(trailingDelta=order["trailingDelta"], trailingTime=order["trailingTime"])
+    return body
 
 
 def cancel_order(
@@ -106,3 +123,35 @@ def trade(fill: Mapping[str, Any]) -> dict[str, Any]:
             "commission": num(fee["cost"]), "commissionAsset": fee["currency"],
             "time": fill["timestamp"], "isBuyer": fill["side"] == "buy",
             "isMaker": fill["takerOrMaker"] == "maker", "isBestMatch": True}
+
+
+def commission_rates(maker: float, taker: float, buyer: float | None = None,
+                     seller: float | None = None) -> dict[str, str]:
+    """{maker, taker[, buyer, seller]} as Binance's decimal rate strings."""
+    rates = {"maker": num(maker), "taker": num(taker)}
+    if buyer is not None and seller is not None:
+        rates.update(buyer=num(buyer), seller=num(seller))
+    return rates
+
+
+# BNB burn is off in the simulator (it has no BNB balance): Binance's 25 % discount, disabled.
+NO_BNB_DISCOUNT = {"enabledForAccount": False, "enabledForSymbol": False,
+                   "discountAsset": "BNB", "discount": "0.25000000"}
+
+
+def account_commission(market: Mapping[str, Any]) -> dict[str, Any]:
+    """GET account/commission: the market's maker/taker fee as the standard rates; no special
+    or tax commission (zero), no BNB discount."""
+    return {"symbol": market["id"],
+            "standardCommission": commission_rates(market["maker"], market["taker"], 0.0, 0.0),
+            "specialCommission": commission_rates(0.0, 0.0, 0.0, 0.0),
+            "taxCommission": commission_rates(0.0, 0.0, 0.0, 0.0),
+            "discount": dict(NO_BNB_DISCOUNT)}
+
+
+def order_commission(market: Mapping[str, Any]) -> dict[str, Any]:
+    """POST order/test with computeCommissionRates=true: the rates for that order."""
+    return {"standardCommissionForOrder": commission_rates(market["maker"], market["taker"]),
+            "specialCommissionForOrder": commission_rates(0.0, 0.0),
+            "taxCommissionForOrder": commission_rates(0.0, 0.0),
+            "discount": dict(NO_BNB_DISCOUNT)}
