@@ -108,10 +108,11 @@ def _stop_fields(order: Mapping[str, Any]) -> dict[str, Any]:
 def cancel_order(
     order: Mapping[str, Any], order_id: int, wire_type: str, cancel_id: str, now: int
 ) -> dict[str, Any]:
-    """DELETE /api/v3/order's answer: clientOrderId is the cancel's own id, as on Binance."""
+    """DELETE /api/v3/order's answer: clientOrderId is the cancel's own id, as on Binance, and
+    transactTime the moment of the cancel itself (the order's updateTime, one clock reading)."""
     body = _order_core(order, order_id, wire_type)
     return {**body, "origClientOrderId": order["clientOrderId"], "clientOrderId": cancel_id,
-            "transactTime": now}
+            "transactTime": order.get("lastUpdateTimestamp") or now}
 
 
 def trade(fill: Mapping[str, Any]) -> dict[str, Any]:
