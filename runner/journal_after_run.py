@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from runner.prune_text import size
-from runner.run_folders import RESULT_NAME, read_result
 from runner.shared.events import (
     COLUMNS,
     JOURNAL_GZ_NAME,
@@ -25,6 +24,7 @@ from runner.shared.events import (
     PARQUET_NAME,
 )
 from runner.shared.liveness import held_by_a_live_process
+from runner.shared.run_end import RESULT_NAME, finished_result
 
 CHUNK = 1 << 20
 # gzip's default level 9 is twice as slow for ~8 % less: a soak's 24 MiB journal takes ~0.1 s.
@@ -57,7 +57,7 @@ def safe_rows(folder: Path) -> int:
     journal = folder / JOURNAL_NAME
     if held_by_a_live_process(journal):
         raise JournalNotSafe("its run is still running (the journal is locked)")
-    if read_result(folder) is None:
+    if finished_result(folder) is None:
         raise JournalNotSafe(f"no readable {RESULT_NAME} of a finished run")
     if not (folder / PARQUET_NAME).is_file():
         raise JournalNotSafe(f"no {PARQUET_NAME}")

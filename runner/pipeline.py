@@ -184,8 +184,9 @@ def execute_run(config: dict[str, Any], plan: Plan, run_dir: Path) -> int:
     from runner.phases.preflight import mode
     from runner.phases.report import final_report
     from runner.recorder import Recorder
-    from runner.result import RESULT_NAME, build_result, write_json_atomic
+    from runner.result import build_result, write_json_atomic
     from runner.shared.logs import add_run_log, configure_console, remove_sink
+    from runner.shared.run_end import RESULT_NAME
     from runner.summary import print_summary
     from runner.verdict import FAILED, decide
 

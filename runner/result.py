@@ -20,8 +20,6 @@ from runner.executor import PhaseResult
 from runner.run_data import SloSummary
 from runner.verdict import Verdict
 
-RESULT_NAME = "result.json"
-
 
 def _version(distribution: str) -> str | None:
     try:

@@ -25,24 +25,13 @@ from typing import Any
 
 from runner.shared.events import JOURNAL_GZ_NAME, JOURNAL_NAME, PARQUET_NAME, find_journal
 from runner.shared.liveness import held_by_a_live_process
+from runner.shared.run_end import CRASHED, ENDED, RESULT_NAME, RUNNING, finished_result
 
-RESULT_NAME = "result.json"
 SWEEP_MARKER = "multirun.yaml"  # Hydra writes it into every sweep root (runner/run_folder.py)
 SWEEP_REPORT = "sweep_report.json"
-ENDED = ("succeeded", "failed", "interrupted")
-RUNNING, CRASHED = "running", "crashed"
 # A sweep's status is its jobs' worst, in this order.
 WORST_FIRST = (RUNNING, CRASHED, "interrupted", "failed", "invalid", "not_started", "plan_only",
                "succeeded")
-
-
-def read_result(folder: Path) -> dict[str, Any] | None:
-    """result.json when it reads as a finished run's (a status of ENDED), else None."""
-    try:
-        result = json.loads((folder / RESULT_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return result if isinstance(result, dict) and result.get("status") in ENDED else None
 
 
 @dataclass
@@ -142,7 +131,7 @@ def read_folder(folder: Path) -> RunFolder:
         names = set(os.listdir(folder))
     except OSError:
         names = set()
-    result = read_result(folder)
+    result = finished_result(folder)
     journal = find_journal(folder)
     if JOURNAL_NAME in names and held_by_a_live_process(folder / JOURNAL_NAME):
         status = RUNNING

@@ -29,12 +29,12 @@ from runner.shared.errors import (
     EXIT_SIGTERM,
     EXIT_SLO_BREACHED,
 )
+from runner.shared.run_end import ENDED, FAILED, INTERRUPTED, SUCCEEDED
 
 if TYPE_CHECKING:
     from runner.run_data import SloSummary
 
-SUCCEEDED, FAILED, INTERRUPTED = "succeeded", "failed", "interrupted"
-STATUSES = (SUCCEEDED, FAILED, INTERRUPTED)
+STATUSES = ENDED  # result.json's statuses, named in runner/shared/run_end.py
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,7 @@ def nightly(settings: Settings) -> int:
     skipped: list[dict[str, str]] = []
     sources = discover(roots, skipped)
     window = judged_window(settings)
-    runs = in_window(run_facts(sources), *window, list(settings.envs))
+    runs = in_window(run_facts(sources), window.since, window.as_of, list(settings.envs))
     # After the reading bar: each step is named when the console has been quiet for ~1 s
     # (runner/shared/progress.py); fast steps print nothing.
     with Steps() as step:
@@ -185,9 +185,6 @@ class JudgedWindow:
 
     since: datetime
     as_of: datetime
-
-    def __iter__(self) -> Any:
-        return iter((self.since, self.as_of))
 
 
 def judged_window(settings: Settings) -> JudgedWindow:

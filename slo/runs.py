@@ -22,16 +22,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.shared.liveness import held_by_a_live_process
+from runner.shared.run_end import (
+    CRASHED,
+    RUNNING,
+    SUCCEEDED,
+    finished_result,
+    unfinished_status,
+)
 from slo.settings import parse_time
 
 if TYPE_CHECKING:
     import polars as pl
 
-RESULT_NAME = "result.json"
 COMPLETION_KIND, COMPLETION_NAME = "run", "completion"
-SUCCEEDED, CRASHED, RUNNING = "succeeded", "crashed", "running"
-ENDED = ("succeeded", "failed", "interrupted")
 
 
 @dataclass
@@ -86,12 +89,9 @@ def read_run(folder: Path, journal: Path | None) -> RunInfo:
     running or crashed (journal lock).  Never raises: an unreadable result.json reads as a
     run that never said how it ended."""
     info = RunInfo(folder=folder)
-    try:
-        result = json.loads((folder / RESULT_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        result = None
-    if not isinstance(result, dict) or result.get("status") not in ENDED:
-        info.status = RUNNING if held_by_a_live_process(journal) else CRASHED
+    result = finished_result(folder)
+    if result is None:
+        info.status = unfinished_status(journal)
         return info
     info.status = result["status"]
     info.run_id, info.env = _text(result.get("run_id")), _text(result.get("env"))

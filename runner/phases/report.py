@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 def judge(ctx: RunContext, as_of: datetime, run: RunInfo) -> dict[str, Any]:
     """Judge the recorded events as of `as_of`, write slo_report.*, set ctx.data.slo."""
+    from slo.budget import EPOCH
     from slo.causes import describe_runs
     from slo.compute import assess
     from slo.report import run_report, summarize, write_report
@@ -37,7 +38,7 @@ def judge(ctx: RunContext, as_of: datetime, run: RunInfo) -> dict[str, Any]:
     describe_runs(objectives, [run], ctx.run_dir)
     report = run_report(spec, objectives, as_of, run_id=ctx.run_id, env=ctx.env)
     report |= {"crashed": crashed_list([run], ctx.run_dir),
-               "retries": retry_summary(frame, datetime(1970, 1, 1, tzinfo=timezone.utc), as_of)}
+               "retries": retry_summary(frame, EPOCH, as_of)}
     write_report(report, ctx.run_dir / "slo_report")
     summary = summarize(objectives, fail_on_breach=spec.fail_on_breach)
     ctx.data.slo = SloSummary.from_dict(summary)
