@@ -37,9 +37,14 @@ if __name__ == "__main__":
 # our config tree (composed twice per start by Hydra) from the runner's own imports and work.
 BARE_CONF_APP = BARE_APP.replace('config_path="."', "config_path=CONF").replace(
     "print(cfg.greeting)", "pass").replace("import hydra\n", "import hydra\n\nCONF = {conf!r}\n")
+# ... and importing the libraries every run needs (polars: recording, market data, SLO report;
+# loguru: logging): the floor of any run that composes conf/ and uses them, before our own code.
+BARE_LIBS_APP = BARE_CONF_APP.replace("    pass", "    import loguru  # noqa: F401\n"
+                                      "    import polars  # noqa: F401")
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 # name -> (target ratio to bare, or None for a baseline)
-TARGETS: dict[str, float | None] = {"bare": None, "bare_conf": None, "runner": 2.0,
+TARGETS: dict[str, float | None] = {"bare": None, "bare_conf": None, "bare_libs": None,
+                                    "runner": 2.0,
                                     "plan_only": 1.3, "runner@baseline": None,
                                     "plan_only@baseline": None}
 # A command: its argv and the extra environment it runs with.
@@ -52,6 +57,7 @@ def commands(bare_dir: Path, baseline: Path | None) -> dict[str, Command]:
     found: dict[str, Command] = {
         "bare": ([sys.executable, str(bare_dir / "app.py")], {}),
         "bare_conf": ([sys.executable, str(bare_dir / "app_conf.py")], {}),
+        "bare_libs": ([sys.executable, str(bare_dir / "app_libs.py")], {}),
         "runner": (runner, {}),
         "plan_only": (plan_only, {}),
     }
@@ -91,6 +97,7 @@ def main() -> int:
         (bare_dir / "config.yaml").write_text(BARE_CONFIG)
         (bare_dir / "app.py").write_text(BARE_APP)
         (bare_dir / "app_conf.py").write_text(BARE_CONF_APP.format(conf=CONF))
+        (bare_dir / "app_libs.py").write_text(BARE_LIBS_APP.format(conf=CONF))
         base_env = dict(os.environ)
         if args.cached_bytecode:
             base_env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -114,7 +121,8 @@ def main() -> int:
     for name, (cmd, _) in cmds.items():
         median, target = statistics.median(times[name]), TARGETS[name]
         ratio = median / base
-        label = {"bare": "bare hydra app", "bare_conf": "bare hydra app on conf/"}.get(
+        label = {"bare": "bare hydra app", "bare_conf": "bare hydra app on conf/",
+                 "bare_libs": "... + import polars, loguru"}.get(
             name, " ".join(["python", *cmd[1:]]) + (" (baseline)" if "@" in name else ""))
         verdict = "baseline" if target is None else ("PASS" if ratio <= target else "MISS")
         target_txt = "-" if target is None else f"<={target}x"
@@ -125,6 +133,9 @@ def main() -> int:
                            f"{verdict}")
     own = statistics.median(times["plan_only"]) / statistics.median(times["bare_conf"])
     print(f"plan_only vs the bare app on the same conf/ (the runner's own cost): {own:.2f}x")
+    floor = statistics.median(times["bare_libs"]) / base
+    print(f"floor of a run (bare app on conf/ + polars + loguru imports): {floor:.2f}x; the "
+          f"run's own work on top: {statistics.median(times['runner']) / base - floor:.2f}x")
     if args.baseline is not None:
         for name in ("runner", "plan_only"):
             after, before = (statistics.median(times[n]) for n in (name, f"{name}@baseline"))

@@ -167,3 +167,31 @@ def test_heartbeat_beats_while_alive(tmp_path):
     alive_s = time.monotonic() - started
     beats = recorder.counts_by_kind()["heartbeat"]
     assert 5 <= beats <= 1 + alive_s / 0.02  # one at start, then at most one per period
+
+
+def test_the_report_phase_judges_without_writing_and_the_final_report_writes(ctx):
+    """The phase's early judgement sets the summary only; slo_report.* is written once, by the
+    final judgement of all events."""
+    from runner.phases import report
+
+    ctx.started_at = "2026-11-24T10:10:10+00:00"
+    summary = report.run(ctx)
+    assert ctx.data.slo is not None and summary["objectives"]
+    assert not list(ctx.run_dir.glob("slo_report.*"))
+    report.final_report(ctx, "succeeded", ctx.started_at, "2026-11-24T10:10:11+00:00")
+    assert {p.suffix for p in ctx.run_dir.glob("slo_report.*")} == {".json", ".md"}
+
+
+def test_a_failed_final_report_keeps_the_phase_summary_and_says_how_to_write_it(ctx, monkeypatch):
+    from runner.phases import report
+
+    ctx.started_at = "2026-11-24T10:10:10+00:00"
+    report.run(ctx)
+    kept = ctx.data.slo
+    lines: list[str] = []
+    monkeypatch.setattr(ctx.recorder, "frame", lambda: (_ for _ in ()).throw(OSError("disk")))
+    monkeypatch.setattr(ctx.log, "error", lines.append)
+    report.final_report(ctx, "succeeded", ctx.started_at, "2026-11-24T10:10:11+00:00")
+    assert ctx.data.slo is kept
+    assert len(lines) == 1 and f"python -m slo run_dir={ctx.run_dir}" in lines[0]
+    assert not list(ctx.run_dir.glob("slo_report.*"))
