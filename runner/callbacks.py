@@ -60,7 +60,7 @@ def _refuse(number: int, overrides: Sequence[str], exc: Exception) -> int:
     import sys
 
     from runner.shared.errors import EXIT_INVALID
-    from runner.shared.hydra_cli import launcher_hint, one_line, shorten
+    from runner.shared.hydra_errors import launcher_hint, one_line, shorten
     from runner.shared.secrets import mask
 
     _forget_empty_sweep()

@@ -171,7 +171,8 @@ def refuse(message: str) -> NoReturn:
     """One `error:` line and exit 2.  A callback's exceptions are turned into warnings by Hydra,
     but SystemExit passes through to runner.shared.hydra_cli.HydraCommand, which maps it to the
     exit code."""
-    from runner.shared.hydra_cli import COMMAND, shorten
+    from runner.shared.hydra_cli import COMMAND
+    from runner.shared.hydra_errors import shorten
     from runner.shared.secrets import mask
 
     COMMAND.started()  # composition succeeded; hand back stderr, then say why nothing runs

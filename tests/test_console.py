@@ -12,7 +12,7 @@ import pytest
 from conftest import cli_env, run_cli
 
 from runner import __version__
-from runner.shared.hydra_cli import launcher_hint, one_line
+from runner.shared.hydra_errors import launcher_hint, one_line
 
 
 def run_slo(*args: str, cwd: Path) -> subprocess.CompletedProcess:
