@@ -83,11 +83,9 @@ RESPONSE_FLOOR = 12  # of 12 spot cases
 # Unified fields the simulator legitimately leaves None where the recording has a value: none
 # needed so far (the dict stays, so an allowance is explicit and has a reason).
 SIM_MAY_LACK: dict[str, str] = {}
-# Raw payload (`info`) keys the recording has and the simulator does not send, per case.
-INFO_GAPS: dict[str, dict[str, str]] = {
-    "createOrder[0]": {"icebergQty": "iceberg orders are not simulated (icebergAllowed is "
-                                     "false, the icebergQty sent is ignored)"},
-}
+# Raw payload (`info`) keys the recording has and the simulator does not send, per case: none
+# needed since icebergs are modelled (the dict stays, so an allowance is explicit).
+INFO_GAPS: dict[str, dict[str, str]] = {}
 
 
 def request_scope(case: dict[str, Any]) -> str | None:

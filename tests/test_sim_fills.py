@@ -17,12 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sim_clock import BIG
 from test_sim_conformance import ccxt_client, connector, serve
 
 from adapters.sim import Simulator
 from adapters.sim.server import SimServer
 
-BIG = {"USDT": 50_000_000.0, "BTC": 1_000.0, "ETH": 5_000.0}
 STEP = Decimal("0.00001")  # BTC/USDT's lot step
 FEE = Decimal("0.001")
 

@@ -322,7 +322,7 @@ def test_an_oco_stop_that_triggers_expires_the_limit_leg() -> None:
     assert status(eps, stop_id) == "FILLED"  # a market SELL once triggered
     trade = sim.my_trades("BTC/USDT")[-1]
     assert (trade["order"], trade["side"], trade["amount"]) == (str(stop_id), "sell", 0.01)
-    listed = eps.lists.query_list({"orderListId": str(placed["orderListId"])})
+    listed = eps.listq.query_list({"orderListId": str(placed["orderListId"])})
     assert listed["listOrderStatus"] == "ALL_DONE"
     assert sim.fetch_balance()["BTC"]["used"] == 0.0
 
@@ -338,7 +338,7 @@ def test_an_oco_limit_leg_filled_by_the_maker_sweep_expires_the_stop() -> None:
     run_until(clock, sim, lambda: sim.order_by_id(limit_id)["status"] == "closed")
     assert status(eps, stop_id) == "EXPIRED"  # in the same sweep as the fill
     assert sim.my_trades("BTC/USDT")[-1]["takerOrMaker"] == "maker"
-    assert eps.lists.open_lists({}) == []
+    assert eps.listq.open_lists({}) == []
 
 
 def test_an_oto_pending_order_goes_on_the_book_when_the_working_order_fills() -> None:
@@ -354,4 +354,28 @@ def test_an_oto_pending_order_goes_on_the_book_when_the_working_order_fills() ->
     assert status(eps, pending_id) == "FILLED"  # the market SELL, placed at once
     sells = [t for t in sim.my_trades("BTC/USDT") if t["order"] == str(pending_id)]
     assert sum(t["amount"] for t in sells) == pytest.approx(0.01)
-    assert eps.lists.query_list({"orderListId": "1"})["listOrderStatus"] == "ALL_DONE"
+    assert eps.listq.query_list({"orderListId": "1"})["listOrderStatus"] == "ALL_DONE"
+
+
+def test_an_oco_adds_two_to_the_unfilled_order_count_and_must_fit_whole() -> None:
+    """Binance's Unfilled Order Count per endpoint: an OCO is 2 orders (an OTOCO 3); a request
+    whose orders do not all fit in an interval is refused whole (-1015)."""
+    srv = serve(fill_model="book", balances=BIG, order_limits={"1D": 3})
+    try:
+        spot, counted = connector(srv), connector(srv, show_limit_usage=True)
+        _, ask, last = quote(spot)
+        legs = {"abovePrice": p(ask + 100), "belowStopPrice": p(last - 100),
+                "belowPrice": p(last - 110), "belowTimeInForce": "GTC"}
+        placed = counted.new_oco_order(SYMBOL, "SELL", "0.01", "LIMIT_MAKER", "STOP_LOSS_LIMIT",
+                                       **legs)
+        assert placed["limit_usage"]["x-mbx-order-count-1d"] == "2"
+        assert spot.get_order_rate_limit()[1]["count"] == 2  # rateLimit/order agrees (1D)
+        rest = counted.new_order(SYMBOL, "BUY", "LIMIT", timeInForce="GTC", quantity="0.01",
+                                 price=p(last - 500))
+        assert rest["limit_usage"]["x-mbx-order-count-1d"] == "3"
+        refused = error(spot.new_oco_order, SYMBOL, "SELL", "0.01", "LIMIT_MAKER",
+                        "STOP_LOSS_LIMIT", **legs)
+        assert (refused.status_code, refused.error_code) == (429, -1015)
+        assert len(srv.orders()) == 3, "no leg of the refused OCO was placed"
+    finally:
+        srv.stop()

@@ -87,7 +87,8 @@ def test_ccxt_unified_stop_loss_and_take_profit_prices(server: SimServer) -> Non
 
 def test_trailing_delta_is_accepted_and_shown(server: SimServer) -> None:
     spot = connector(server)
-    placed = spot.new_order(SYMBOL, "BUY", "TAKE_PROFIT", quantity="0.01", trailingDelta=500)
+    placed = spot.new_order(SYMBOL, "BUY", "TAKE_PROFIT", quantity="0.01", trailingDelta=500,
+                            newOrderRespType="RESULT")
     assert (placed["status"], placed["trailingDelta"], placed["workingTime"]) == ("NEW", 500, -1)
     assert placed["price"] == "0.00000000"
     order = spot.get_order(SYMBOL, orderId=placed["orderId"])
@@ -188,3 +189,13 @@ def test_a_trailing_sell_stop_fires_after_a_fall_from_the_peak() -> None:
     run_until(clock, sim, fell)
     assert order(eps, oid)["status"] == "FILLED"
     assert seen[-1] <= max(seen) * (1 - 50 / 10_000) + 1e-9
+
+
+def test_order_types_other_than_market_and_limit_answer_ack_by_default(server: SimServer
+                                                                       ) -> None:
+    """Binance: MARKET and LIMIT default to FULL, every other type to ACK."""
+    spot = connector(server)
+    ack = spot.new_order(SYMBOL, "BUY", "TAKE_PROFIT", quantity="0.01", trailingDelta=500)
+    assert set(ack) == {"symbol", "orderId", "orderListId", "clientOrderId", "transactTime"}
+    market = spot.new_order(SYMBOL, "BUY", "MARKET", quantity="0.01")
+    assert "fills" in market

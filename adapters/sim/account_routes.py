@@ -1,8 +1,9 @@
 """SIGNED account and order endpoints (account, order, openOrders, allOrders, myTrades).
 
 The core keeps orders by exchange id and lists them and the account's fills; this adds what only
-the wire knows (each order's wire type: LIMIT_MAKER looks like a limit to the core) and Binance's
-paging rules for allOrders and myTrades.
+the wire knows (each order's wire type: LIMIT_MAKER looks like a limit to the core; which order
+list an order is a leg of, through the `list_of` hook order lists install), the iceberg and STP
+parameters (iceberg.py, self_trade.py) and Binance's paging rules for allOrders and myTrades.
 """
 
 from __future__ import annotations
@@ -16,17 +17,27 @@ from typing import Any, TypeVar
 from adapters.sim import binance_wire as wire
 from adapters.sim import order_wire
 from adapters.sim.engine import Simulator
+from adapters.sim.iceberg import iceberg_qty
 from adapters.sim.intervals import DAY_MS
 from adapters.sim.market_routes import Symbols
 from adapters.sim.params import float_param, int_param, limit_param, opt_int
+from adapters.sim.self_trade import STP_DEFAULT, STP_MODES
 from adapters.sim.stop_orders import MARKET_STOPS, STOP_TYPES, StopBook, stop_params
 
+__all__ = ["ORDER_TYPES", "STP_DEFAULT", "STP_MODES", "Account", "stp_param"]
+
 Row = tuple[int, dict[str, Any]]  # (orderId, core order)
-# exchangeInfo's allowedSelfTradePreventionModes and defaultSelfTradePreventionMode
-STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
-STP_DEFAULT = "EXPIRE_MAKER"
 ORDER_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER", *STOP_TYPES)  # exchangeInfo's orderTypes
 T = TypeVar("T")
+
+
+def stp_param(params: Mapping[str, str]) -> str:
+    """selfTradePreventionMode: the symbol's default when absent; not an STP mode: -1130."""
+    stp = params.get("selfTradePreventionMode") or STP_DEFAULT
+    if stp not in STP_MODES:
+        raise wire.ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' "
+                                        "is not valid.")
+    return stp
 
 
 class Account:
@@ -40,6 +51,8 @@ class Account:
         self._wire_types: dict[int, str] = {}
         self._lock = threading.Lock()
         self.stops = StopBook(sim)  # the held standalone stop orders (stop_orders.py)
+        # orderId -> (orderListId, PENDING_NEW?); order lists (order_lists.py) install theirs
+        self.list_of: Callable[[int], tuple[int, bool]] = lambda _order_id: (-1, False)
 
     def account(self, params: dict[str, str]) -> Any:
         any_market = next(iter(self._markets.values()))
@@ -76,30 +89,39 @@ class Account:
             raise wire.missing("price")
         stop, delta = stop_params(wire_type, params)
         amount = self._quantity(symbol, side, wire_type, params)
-        resp_type = (params.get("newOrderRespType") or "FULL").upper()
+        iceberg = iceberg_qty(params, "icebergQty", wire_type, tif, amount,
+                              self._markets[symbol])
+        # Binance: MARKET and LIMIT answer FULL by default, every other type ACK
+        resp_type = (params.get("newOrderRespType")
+                     or ("FULL" if wire_type in ("MARKET", "LIMIT") else "ACK")).upper()
         if resp_type not in ("ACK", "RESULT", "FULL"):
             raise wire.ApiError(400, -1100, "Illegal characters found in parameter "
                                             "'newOrderRespType'.")
-        bid, ask, _ = self.sim.market.quote(symbol)
-        if wire_type == "LIMIT_MAKER" and (price >= ask if side == "BUY" else price <= bid):  # type: ignore[operator]
+        if wire_type == "LIMIT_MAKER" and self._would_take(symbol, side, price):  # type: ignore[arg-type]
             raise wire.ApiError(400, -2010, "Order would immediately match and take.")
-        stp = params.get("selfTradePreventionMode") or STP_DEFAULT
-        if stp not in STP_MODES:
-            raise wire.ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' "
-                                            "is not valid.")
+        stp = stp_param(params)
         cid = params.get("newClientOrderId") or self._new_client_id()
+        extra = {} if iceberg is None else {"icebergQty": iceberg}
         if wire_type in STOP_TYPES:
             order = self.stops.place(symbol, side, wire_type, amount, price, stop, delta,
                                      client_order_id=cid, time_in_force=tif or "GTC",
-                                     stp_mode=stp, test=test)
+                                     stp_mode=stp, test=test, extra=extra)
             return self._answer(order, wire_type, resp_type, test)
         quote_qty = (float_param(params, "quoteOrderQty") if wire_type == "MARKET"
                      and "quantity" not in params and "quoteOrderQty" in params else None)
         order = self.sim.create_order(symbol, side.lower(), "market" if wire_type == "MARKET"
                                       else "limit", amount, price, client_order_id=cid,
                                       test=test, time_in_force=tif or "GTC",
-                                      quote_amount=quote_qty, stp_mode=stp)
+                                      quote_amount=quote_qty, stp_mode=stp, extra=extra)
         return self._answer(order, wire_type, resp_type, test)
+
+    def _would_take(self, symbol: str, side: str, price: float) -> bool:
+        """A LIMIT_MAKER at `price` would trade at once: with the book, or with a resting order
+        of the account's own (rejected before STP could apply)."""
+        bid, ask, _ = self.sim.market.quote(symbol)
+        if price >= ask if side == "BUY" else price <= bid:
+            return True
+        return bool(self.sim.resting(symbol, side.lower(), price))
 
     def _answer(self, order: Mapping[str, Any], wire_type: str, resp_type: str,
                 test: bool) -> Any:
@@ -109,7 +131,9 @@ class Account:
         with self._lock:
             self._wire_types[order_id] = wire_type
         trades = [t for t in self.sim.my_trades(order["symbol"]) if t["order"] == order["id"]]
-        return order_wire.new_order(order, order_id, wire_type, resp_type, trades)
+        return order_wire.new_order(order, order_id, wire_type, resp_type, trades,
+                                    *self.list_of(order_id),
+                                    prevented=self.sim.prevented_matches(taker_id=order_id))
 
     def test_order(self, params: dict[str, str]) -> Any:
         return self.new_order(params, test=True)
@@ -152,9 +176,13 @@ class Account:
         with self._lock:
             return self._wire_types.get(order_id, str(order["type"]).upper())
 
+    def view(self, order_id: int, order: Mapping[str, Any]) -> dict[str, Any]:
+        """One order as GET order, openOrders and allOrders show it."""
+        return order_wire.query_order(order, order_id, self._wire_type(order_id, order),
+                                      *self.list_of(order_id))
+
     def query_order(self, params: dict[str, str]) -> Any:
-        order_id, order = self._find(params)
-        return order_wire.query_order(order, order_id, self._wire_type(order_id, order))
+        return self.view(*self._find(params))
 
     def cancel_order(self, params: dict[str, str]) -> Any:
         try:
@@ -166,7 +194,8 @@ class Account:
         done = self.sim.cancel_order(order["symbol"], order_id=order_id)
         cancel_id = params.get("newClientOrderId") or self._new_client_id()
         return order_wire.cancel_order(done, order_id, self._wire_type(order_id, done),
-                                       cancel_id, self.sim.server_time())
+                                       cancel_id, self.sim.server_time(),
+                                       self.list_of(order_id)[0])
 
     def _orders_of(self, symbols: list[str] | None) -> list[Row]:
         """The core's orders (of `symbols`, or all) as (orderId, order), oldest first."""
@@ -175,19 +204,8 @@ class Account:
 
     def open_orders(self, params: dict[str, str]) -> Any:
         symbol = self.symbols.one(params, required=False)
-        return [order_wire.query_order(o, i, self._wire_type(i, o))
-                for i, o in self._orders_of([symbol] if symbol else None)
+        return [self.view(i, o) for i, o in self._orders_of([symbol] if symbol else None)
                 if o["status"] == "open"]
-
-    def cancel_all(self, params: dict[str, str]) -> Any:
-        symbol = self.symbols.one(params)
-        open_ = [(i, o) for i, o in self._orders_of([symbol]) if o["status"] == "open"]  # type: ignore[list-item]
-        if not open_:
-            raise wire.ApiError(400, -2011, "Unknown order sent.")
-        now = self.sim.server_time()
-        return [order_wire.cancel_order(self.sim.cancel_order(o["symbol"], order_id=i), i,
-                                        self._wire_type(i, o), self._new_client_id(), now)
-                for i, o in open_]
 
     @staticmethod
     def _window(params: dict[str, str]) -> tuple[int | None, int | None]:
@@ -220,7 +238,7 @@ class Account:
         rows = self._page(self._orders_of([symbol]), lambda r: r[0],  # type: ignore[list-item]
                           lambda r: r[1]["lastUpdateTimestamp"], limit_param(params), from_id,
                           start, end)
-        return [order_wire.query_order(o, i, self._wire_type(i, o)) for i, o in rows]
+        return [self.view(i, o) for i, o in rows]
 
     def my_trades(self, params: dict[str, str]) -> Any:
         """myTrades: one order's trades (orderId, optionally from fromId), from a trade id, or
@@ -237,7 +255,7 @@ class Account:
             from_id = from_id or 0
         page = self._page(trades, lambda t: int(t["id"]), lambda t: t["timestamp"],
                           limit_param(params), from_id, start, end)
-        return [order_wire.trade(t) for t in page]
+        return [order_wire.trade(t, self.list_of(int(t["order"]))[0]) for t in page]
 
     def _new_client_id(self) -> str:
         """A Binance-style 22-character id, from a seeded stream so runs repeat."""

@@ -128,9 +128,11 @@ def weight_exceeded(limit: int) -> wire.ApiError:
 
 # exchangeInfo's ORDERS rate limits: header suffix -> (interval in ms, limit, Binance's wording)
 # The requests that place orders (the order count's); paths below /api/v3/.
-ORDER_PLACING = frozenset({("POST", "order"), ("POST", "order/oco"), ("POST", "orderList/oco"),
-                           ("POST", "orderList/oto"), ("POST", "orderList/otoco"),
-                           ("POST", "order/cancelReplace"), ("POST", "sor/order")})
+# The requests that place orders -> how many each adds to the unfilled order count (Binance's
+# "Unfilled Order Count" per endpoint: an OCO or OTO is 2 orders, an OTOCO 3).
+ORDER_PLACING = {("POST", "order"): 1, ("POST", "order/oco"): 2, ("POST", "orderList/oco"): 2,
+                 ("POST", "orderList/oto"): 2, ("POST", "orderList/otoco"): 3,
+                 ("POST", "order/cancelReplace"): 1, ("POST", "sor/order"): 1}
 ORDER_INTERVALS = {"10S": (10_000, "10 SECOND"), "1D": (86_400_000, "1 DAY")}
 DEFAULT_ORDER_LIMITS = {"10S": 100, "1D": 200_000}
 
@@ -155,21 +157,21 @@ class OrderCounter:
         self._unfilled = unfilled  # orders placed since a time (ms) that have not traded
         self._lock = threading.Lock()
 
-    def check(self) -> dict[str, str]:
-        """The headers a new order's answer will carry; raise -1015 (its `retry_after`: the
-        seconds until the interval ends) when an interval is full.  Serialises placements: hold
-        `lock` from here until the order is placed."""
+    def check(self, orders: int = 1) -> dict[str, str]:
+        """The headers the answer to a request placing `orders` orders will carry; raise -1015
+        (its `retry_after`: the seconds until the interval ends) when they do not fit in an
+        interval.  Serialises placements: hold `lock` from here until the orders are placed."""
         now = self._now()
         headers = {}
         for name, limit in self.limits.items():
             size, wording = ORDER_INTERVALS[name]
             count = self._unfilled(now - now % size)
-            if count >= limit:
+            if count + orders > limit:
                 err = wire.ApiError(429, -1015, "Too many new orders; current limit is "
                                                 f"{limit} orders per {wording}.")
                 err.retry_after = max(1, -(-(size - now % size) // 1_000))  # type: ignore[attr-defined]
                 raise err
-            headers[f"X-MBX-ORDER-COUNT-{name}"] = str(count + 1)
+            headers[f"X-MBX-ORDER-COUNT-{name}"] = str(count + orders)
         return headers
 
     @property

@@ -15,9 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.sim.market import DAY_MINUTES, MINUTE_MS, Kline
+from adapters.sim.self_trade import STP_DEFAULT, STP_MODES
 from adapters.sim.trades import Agg, Fill
 
 API_PREFIX = "/api/v3/"  # every spot endpoint lives below it (discovery stubs elsewhere)
+ICEBERG_PARTS = 100  # the ICEBERG_PARTS filter's limit (Binance's, all symbols, since 2026-03)
 DAY_MS = DAY_MINUTES * MINUTE_MS
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
@@ -128,7 +130,9 @@ def step_floor(value: float, step: float) -> float:
 
 
 def symbol_info(market: Mapping[str, Any]) -> dict[str, Any]:
-    """One entry of exchangeInfo.symbols, with the filters the core enforces."""
+    """One entry of exchangeInfo.symbols, with the filters the simulator enforces; the order
+    lists, cancel-replace and amend it serves are allowed; icebergs unless the market's
+    `iceberg_allowed` (info.icebergAllowed) is off."""
     limits, precision = market["limits"], market["precision"]
     amount, price, cost = limits["amount"], limits["price"], limits["cost"]
     lot = {"minQty": num(amount["min"]), "maxQty": num(amount["max"]),
@@ -141,14 +145,16 @@ def symbol_info(market: Mapping[str, Any]) -> dict[str, Any]:
         "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
         "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
                        "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
-        "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False, "opoAllowed": False,
+        "icebergAllowed": bool(market.get("info", {}).get("icebergAllowed", True)),
+        "ocoAllowed": True, "otoAllowed": True, "opoAllowed": False,
         "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": True,
-        "cancelReplaceAllowed": False, "amendAllowed": False, "pegInstructionsAllowed": False,
+        "cancelReplaceAllowed": True, "amendAllowed": True, "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
         "filters": [
             {"filterType": "PRICE_FILTER", "minPrice": num(price["min"]),
              "maxPrice": num(price["max"]), "tickSize": num(precision["price"])},
             {"filterType": "LOT_SIZE", **lot},
+            {"filterType": "ICEBERG_PARTS", "limit": ICEBERG_PARTS},
             {"filterType": "MARKET_LOT_SIZE", **lot},
             {"filterType": "MIN_NOTIONAL", "minNotional": min_notional,
              "applyToMarket": True, "avgPriceMins": 5},
@@ -159,9 +165,8 @@ def symbol_info(market: Mapping[str, Any]) -> dict[str, Any]:
              "maxTrailingBelowDelta": 2000},  # stop_orders.TRAILING_MIN / TRAILING_MAX
         ],
         "permissions": ["SPOT"], "permissionSets": [["SPOT"]],
-        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-        "allowedSelfTradePreventionModes": ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER",
-                                            "EXPIRE_BOTH"],
+        "defaultSelfTradePreventionMode": STP_DEFAULT,
+        "allowedSelfTradePreventionModes": list(STP_MODES),
     }
 
 

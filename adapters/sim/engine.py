@@ -7,9 +7,10 @@ Binance does (LOT_SIZE, PRICE_FILTER, MIN_NOTIONAL, balance: filters.py) and rai
 Two fill models (`fill_model`): "simple" (the core's and the paper adapter's default; the HTTP
 server's from_config defaults to "book") and "book" (Binance's rules), described in fills.py,
 which applies them to the account: fills, commission, funds locked by a resting order, the sweep
-that fills resting orders as maker; a taker order's walk of the book is book.py's `taker_fills`.
-Here: validation, the public ccxt-named calls and the hooks order lists use; the orders' records
-and look-ups (by exchange id, the newest by client id) are order_records.py.
+that fills resting orders as maker.  A taker order's walk of the book, the account's own resting
+orders in it, is matching.py's; self-trade prevention takes effect in self_trade.py.  Here:
+validation, the public ccxt-named calls and the hooks order lists use; the orders' records and
+look-ups (by exchange id, the newest by client id) are order_records.py.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from adapters.sim.book import taker_fills
 from adapters.sim.faults import ccxt_error
-from adapters.sim.fills import Ledger, TakerFills
+from adapters.sim.fills import Ledger
 from adapters.sim.filters import Plan, invalid, plan_order
+from adapters.sim.held_orders import HeldOrders
 from adapters.sim.market import Market
+from adapters.sim.matching import Resting, Walk, taker_fills
 from adapters.sim.order_records import OrderRecords, new_order_record
+from adapters.sim.self_trade import PreventedMatch, PreventedMatches, prevent, resting_against
 from adapters.sim.specs import MarketSpec, build_specs
 
 DEFAULT_BALANCES: dict[str, float] = {"USDT": 10_000.0, "BTC": 0.5, "ETH": 5.0}
@@ -33,7 +36,7 @@ FILL_MODELS = ("simple", "book")
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 
 
-class Simulator:
+class Simulator(HeldOrders):
     """The simulated exchange; every public method is thread-safe and named as in ccxt."""
 
     def __init__(
@@ -54,6 +57,7 @@ class Simulator:
         initial = DEFAULT_BALANCES if balances is None else balances
         self._ledger = Ledger(market, initial, fill_model=fill_model, bnb_burn=self.bnb_burn)
         self._records = OrderRecords()
+        self.prevented = PreventedMatches()  # self-trade prevention's record (self_trade.py)
         self._lock = threading.RLock()
         self._hooks: list[Callable[[], None]] = []  # after each sweep (order lists)
 
@@ -128,6 +132,7 @@ class Simulator:
         time_in_force: str = "GTC",
         quote_amount: float | None = None,
         stp_mode: str = "NONE",
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Validate, then (unless `test`) fill or rest the order; returns a ccxt-shaped order.
 
@@ -135,6 +140,7 @@ class Simulator:
         FOK fills whole or expires.  `quote_amount` (market orders): the quote to spend (buy) or
         receive (sell), Binance's quoteOrderQty; `amount` is then the estimate the filters
         check, and in the "book" model the quantity is what the walk of the book gives.
+        `stp_mode`: the order's self-trade prevention; `extra`: fields stored as they are.
         """
         spec = self.market.spec(symbol)
         if time_in_force not in TIME_IN_FORCE:
@@ -142,16 +148,17 @@ class Simulator:
         with self._lock:
             self._sweep()
             self._records.check_unique(symbol, client_order_id)
-            amount, plan, fills = self._plan(spec, side, type, float(amount), price,
-                                             time_in_force, quote_amount)
+            amount, plan, walk = self._plan(spec, side, type, float(amount), price,
+                                            time_in_force, quote_amount, stp_mode)
             order = new_order_record(spec, side, type, float(amount), price, client_order_id,
                                      self.market.now_ms(), time_in_force, quote_amount,
                                      stp_mode)
+            order.update(extra or {})
             if test:
                 order.update(status="test", id=None)
                 return order
             self._records.register(order)
-            self._ledger.settle(spec, order, plan, fills)
+            self._settle(spec, order, plan, walk)
             return dict(order)
 
     def fetch_order(self, symbol: str, *, client_order_id: str | None = None,
@@ -164,10 +171,11 @@ class Simulator:
             return dict(order) if order is not None else None
 
     def cancel_order(self, symbol: str, *, client_order_id: str | None = None,
-                     order_id: int | str | None = None,
-                     status: str = "canceled") -> dict[str, Any]:
+                     order_id: int | str | None = None, status: str = "canceled",
+                     reason: str | None = None) -> dict[str, Any]:
         """Cancel an open order and release its funds; filled/cancelled/unknown → OrderNotFound.
-        `status="expired"`: an order list's other leg, ended by the exchange."""
+        `status="expired"`: an order list's other leg, ended by the exchange for `reason`
+        (Binance's expiryReason)."""
         self.market.spec(symbol)
         with self._lock:
             self._sweep()
@@ -176,8 +184,9 @@ class Simulator:
                 raise ccxt_error("OrderNotFound",
                                  f"Unknown order sent: {client_order_id or order_id}")
             self._ledger.release(int(order["id"]))  # a held order locks nothing
-            order["status"] = status
-            order["lastUpdateTimestamp"] = self.market.now_ms()
+            order.update(status=status, lastUpdateTimestamp=self.market.now_ms())
+            if reason:
+                order["expiryReason"] = reason
             return dict(order)
 
     def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
@@ -187,13 +196,22 @@ class Simulator:
             return [dict(o) for o in self._records.by_id.values()
                     if symbol is None or o["symbol"] == symbol]
 
+    def prevented_matches(self, symbol: str | None = None, *,
+                          taker_id: int | None = None) -> list[PreventedMatch]:
+        """The account's prevented matches (self_trade.py; of `symbol`, of one taker order),
+        oldest first."""
+        with self._lock:
+            self._sweep()
+            return [r for r in self.prevented.rows if (symbol is None or r.symbol == symbol)
+                    and (taker_id is None or r.taker_id == taker_id)]
+
     def my_trades(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """The account's fills (ccxt trade shape, `order` the exchange order id), oldest first."""
         with self._lock:
             self._sweep()
             return [dict(t) for t in self._ledger.trades if symbol is None or t["symbol"] == symbol]
 
-    # -- order lists (adapters.sim.order_lists): held legs, triggers, amendments ------------
+    # -- order lists and stops (their core calls: held_orders.py) ----------------------------
 
     @property
     def lock(self) -> threading.RLock:
@@ -210,77 +228,37 @@ class Simulator:
         to react to maker fills (an OCO's other leg, an OTO's pending order)."""
         self._hooks.append(hook)
 
-    def hold_order(self, symbol: str, side: str, type: str, amount: float,
-                   price: float | None, *, client_order_id: str, stop_price: float | None,
-                   time_in_force: str = "GTC", stp_mode: str = "NONE",
-                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Record an open order that is not on the book yet (a stop leg, an OTO's pending
-        order): it locks nothing and does not fill until `trigger_order`.  `extra`: fields
-        stored on the record as they are (a stop order's trailingDelta)."""
-        spec = self.market.spec(symbol)
+    def resting(self, symbol: str, side: str, limit: float | None = None) -> list[Resting]:
+        """The account's resting orders a `side` taker at `limit` would meet, best first (the
+        book model only: the simple model never meets its own orders)."""
+        if self.fill_model != "book":
+            return []
         with self._lock:
-            self._sweep()
-            self._records.check_unique(symbol, client_order_id)
-            plan_order(spec, side, "limit" if price or stop_price else "market", float(amount),
-                       price or stop_price,
-                       quote=self.market.quote(symbol), free=math.inf, slippage_bps=0.0)
-            order = new_order_record(spec, side, type, float(amount), price, client_order_id,
-                                     self.market.now_ms(), time_in_force, stp_mode=stp_mode)
-            order.update(stopPrice=stop_price, held=True, **(extra or {}))
-            self._records.register(order)
-            return dict(order)
-
-    def trigger_order(self, order_id: int | str) -> dict[str, Any]:
-        """Put a held order on the book: it fills, rests or expires like a new order (funds
-        are checked now; too little → expired)."""
-        with self._lock:
-            order = self._records.by_id[int(order_id)]
-            if order["status"] != "open" or not order.pop("held", False):
-                return dict(order)
-            spec = self.market.specs[order["symbol"]]
-            now = self.market.now_ms()
-            order.update(workingTime=now, lastUpdateTimestamp=now)
-            try:
-                _, plan, fills = self._plan(spec, order["side"], order["type"], order["amount"],
-                                            order["price"], order["timeInForce"], None)
-            except Exception:
-                order["status"] = "expired"
-                return dict(order)
-            self._ledger.settle(spec, order, plan, fills)
-            return dict(order)
-
-    def amend_order(self, symbol: str, order_id: int | str, new_amount: float,
-                    client_order_id: str) -> dict[str, Any]:
-        """Reduce an open order's quantity in place (keeps its priority); releases the funds
-        the cut frees.  The caller checks executed < new_amount < amount."""
-        with self._lock:
-            self._sweep()
-            order = self._records.find(symbol, None, order_id)
-            if order is None or order["status"] != "open":
-                raise ccxt_error("OrderNotFound", f"Unknown order sent: {order_id}")
-            cut = order["amount"] - float(new_amount)
-            order.update(amount=float(new_amount), remaining=round(new_amount - order["filled"],
-                                                                     10),
-                         clientOrderId=client_order_id, lastUpdateTimestamp=self.market.now_ms())
-            self._records.renamed(order)
-            self._ledger.shrink(order, cut)
-            return dict(order)
+            return resting_against(self._records.by_id, self._ledger.locks, symbol, side, limit)
 
     def _plan(self, spec: MarketSpec, side: str, type_: str, amount: float,
-              price: float | None, time_in_force: str,
-              quote_amount: float | None) -> tuple[float, Plan, TakerFills]:
-        """The filters' plan and, in the book model, the walk of the book: (quantity, plan,
-        taker fills); raises the filters' and the funds' rejections."""
+              price: float | None, time_in_force: str, quote_amount: float | None,
+              stp_mode: str = "NONE") -> tuple[float, Plan, Walk]:
+        """The filters' plan and, in the book model, the walk of the book (with the account's
+        own orders, under `stp_mode`): (quantity, plan, walk); raises the filters' and the
+        funds' rejections."""
         free = self._ledger.free.get(spec.quote if side == "buy" else spec.base, 0.0)
         book = self.fill_model == "book"
         plan = plan_order(spec, side, type_, amount, price, quote=self.market.quote(spec.symbol),
                           free=math.inf if book else free,
                           slippage_bps=0.0 if book else self.slippage_bps)
-        fills: TakerFills = []
+        walk = Walk()
         if book:
-            amount, fills = taker_fills(self.market, spec, side, type_, amount, price, plan,
-                                        time_in_force, quote_amount, free)
-        return amount, plan, fills
+            own = self.resting(spec.symbol, side, float(price) if type_ == "limit" else None)
+            amount, walk = taker_fills(self.market, spec, side, type_, amount, price, plan,
+                                       time_in_force, quote_amount, free, own, stp_mode)
+        return amount, plan, walk
+
+    def _settle(self, spec: MarketSpec, order: dict[str, Any], plan: Plan, walk: Walk) -> None:
+        """Apply a placed (or triggered) order's walk: its prevented matches, then its fills."""
+        prevent(self._ledger, self.prevented, spec, order, walk, self._records.by_id,
+                self.market.now_ms())
+        self._ledger.settle(spec, order, plan, walk, self._records.by_id)
 
     # -- internals (callers hold the lock) ---------------------------------------------------
 

@@ -16,8 +16,11 @@ is charged in the asset received (BUY: base, SELL: quote; in BNB at a 25% discou
 `bnb_burn` is on and the account holds enough BNB).  In both, a limit order's rest (GTC) rests
 (funds locked in 'used') and fills as maker at its limit price on the first call of any kind that
 sees the book cross it; IOC expires what did not fill at once, FOK fills whole or expires
-untouched, a market order's rest past the book's end expires.  Each fill is one trade of the
-account (`my_trades`).
+untouched, a market order's rest past the book's end expires (each with Binance's
+`expiryReason`).  Each fill is one trade of the account (`my_trades`).  In the book model a
+taker also meets the account's own resting orders (matching.py): a self-trade (STP mode NONE)
+fills both orders, one trade id for the two rows of it as on Binance; prevented matches are
+self_trade.py's.
 """
 
 from __future__ import annotations
@@ -27,11 +30,21 @@ from typing import Any
 
 from adapters.sim.filters import Plan
 from adapters.sim.market import Market
+from adapters.sim.matching import Fill, Walk
+from adapters.sim.self_trade import expire_in_match
 from adapters.sim.specs import MarketSpec, iso8601
 
 BNB_DISCOUNT = 0.25  # paying commission in BNB (Binance's "BNB burn") saves a quarter
+# enums.md's expiryReason of an order that expires by its own rules
+EXPIRY_REASONS = {"IOC": "UNFILLED_IOC_QUANTITY_EXPIRED", "FOK": "UNFILLED_FOK_ORDER_EXPIRED"}
 
-TakerFills = list[tuple[float, float]]  # (price, qty) per level of the book
+
+def expiry_reason(order: Mapping[str, Any]) -> str:
+    """Why what an order did not fill at once expires: IOC and FOK by their rules, a market
+    order for want of liquidity."""
+    if order["type"] == "limit":
+        return EXPIRY_REASONS.get(order["timeInForce"], "INSUFFICIENT_LIQUIDITY")
+    return "INSUFFICIENT_LIQUIDITY"
 
 
 class Ledger:
@@ -49,6 +62,7 @@ class Ledger:
         self.locks: dict[int, tuple[str, float]] = {}  # resting order id -> (currency, amount)
         self.rested_in: dict[int, int] = {}  # book model: order id -> market minute it rested
         self.trades: list[dict[str, Any]] = []  # the account's fills, oldest first
+        self._trade_id = 0  # the last trade id (a self-trade's two rows share one)
 
     # -- funds ------------------------------------------------------------------------------
 
@@ -82,16 +96,17 @@ class Ledger:
 
     # -- placing ----------------------------------------------------------------------------
 
-    def settle(self, spec: MarketSpec, order: dict[str, Any], plan: Plan,
-               fills: TakerFills) -> None:
+    def settle(self, spec: MarketSpec, order: dict[str, Any], plan: Plan, walk: Walk,
+               orders: Mapping[int, dict[str, Any]]) -> None:
         """What a newly placed (or triggered) order does at once: the book model's taker
-        fills, the simple model's fill, an IOC/FOK that cannot fill expiring, or a rest."""
+        fills (`orders`: the makers of its self-trades), the simple model's fill, an IOC/FOK
+        that cannot fill expiring, or a rest."""
         if self.fill_model == "book":
-            self.execute(spec, order, fills)
+            self.execute(spec, order, walk.fills, orders, walk.expired_in_match)
         elif plan.fills_now:
             self.fill(spec, order, plan.price, plan.fee_rate)
-        elif order["timeInForce"] != "GTC":
-            order["status"] = "expired"  # IOC/FOK that cannot fill at once
+        elif order["timeInForce"] != "GTC":  # IOC/FOK that cannot fill at once
+            order.update(status="expired", expiryReason=expiry_reason(order))
         else:
             self.lock(int(order["id"]), plan.lock_currency, plan.lock_amount)
 
@@ -121,12 +136,18 @@ class Ledger:
 
     # -- the "book" fill model --------------------------------------------------------------
 
-    def execute(self, spec: MarketSpec, order: dict[str, Any], fills: TakerFills) -> None:
-        """Apply the taker fills, then rest (GTC limit), expire (IOC, FOK, market) or close."""
-        for price, qty in fills:
-            self.trade(spec, order, price, qty, spec.taker_fee)
+    def execute(self, spec: MarketSpec, order: dict[str, Any], fills: list[Fill],
+                orders: Mapping[int, dict[str, Any]], expired_in_match: bool = False) -> None:
+        """Apply the taker fills (a self-trade fills the own maker too), then rest (GTC limit),
+        expire (IOC, FOK, market; STP: EXPIRED_IN_MATCH) or close."""
+        for price, qty, maker in fills:
+            trade_id = self.trade(spec, order, price, qty, spec.taker_fee)
+            if maker is not None:
+                self.maker_fill(spec, orders[maker], price, qty, trade_id)
         remaining = order["remaining"]
-        if remaining <= spec.amount_step / 2:
+        if expired_in_match:
+            expire_in_match(order, self.market.now_ms())
+        elif remaining <= spec.amount_step / 2:
             order.update(status="closed", remaining=0.0)
         elif order["type"] == "limit" and order["timeInForce"] == "GTC":
             buy = order["side"] == "buy"
@@ -134,7 +155,19 @@ class Ledger:
             self.lock(int(order["id"]), currency, remaining * order["price"] if buy else remaining)
             self.rested_in[int(order["id"])] = self.market.index()
         else:
-            order.update(status="expired", lastUpdateTimestamp=self.market.now_ms())
+            order.update(status="expired", expiryReason=expiry_reason(order),
+                         lastUpdateTimestamp=self.market.now_ms())
+
+    def maker_fill(self, spec: MarketSpec, order: dict[str, Any], price: float, qty: float,
+                   trade_id: int) -> None:
+        """A resting order of the account filled by its own taker (STP NONE), as maker."""
+        key = int(order["id"])
+        self.shrink(order, qty)  # what the filled part locked pays for it
+        self.trade(spec, order, price, qty, spec.maker_fee, maker=True, trade_id=trade_id)
+        if order["remaining"] <= spec.amount_step / 2:
+            self.release(key)
+            self.rested_in.pop(key, None)
+            order.update(status="closed", remaining=0.0)
 
     def commission(self, spec: MarketSpec, buy: bool, qty: float, notional: float,
                    rate: float) -> tuple[str, float]:
@@ -150,8 +183,9 @@ class Ledger:
                                                                 round(notional * rate, 12))
 
     def trade(self, spec: MarketSpec, order: dict[str, Any], price: float, qty: float,
-              fee_rate: float, maker: bool = False) -> None:
-        """One fill of `order` (book model): balances, the order's totals, one account trade."""
+              fee_rate: float, maker: bool = False, trade_id: int | None = None) -> int:
+        """One fill of `order` (book model): balances, the order's totals, one account trade;
+        returns its trade id (`trade_id`: the other row of a self-trade)."""
         buy = order["side"] == "buy"
         notional = price * qty
         asset, fee = self.commission(spec, buy, qty, notional, fee_rate)
@@ -163,10 +197,11 @@ class Ledger:
         filled = round(order["filled"] + qty, 10)
         cost = order["cost"] + notional
         total_fee = fee + (order["fee"]["cost"] if order["fee"]["currency"] == asset else 0.0)
-        order.update(filled=filled, remaining=round(order["amount"] - filled, 10), cost=cost,
+        remaining = order["amount"] - filled - order.get("preventedQuantity", 0.0)
+        order.update(filled=filled, remaining=round(remaining, 10), cost=cost,
                      average=cost / filled, fee={"cost": total_fee, "currency": asset},
                      lastTradeTimestamp=now, lastUpdateTimestamp=now)
-        self._record(spec, order, price, qty, notional, fee, asset, maker, now)
+        return self._record(spec, order, price, qty, notional, fee, asset, maker, now, trade_id)
 
     # -- resting orders ---------------------------------------------------------------------
 
@@ -190,11 +225,16 @@ class Ledger:
                     self.fill(spec, order, order["price"], spec.maker_fee, maker=True)
 
     def _record(self, spec: MarketSpec, order: Mapping[str, Any], price: float, qty: float,
-                notional: float, fee: float, fee_asset: str, maker: bool, now: int) -> None:
+                notional: float, fee: float, fee_asset: str, maker: bool, now: int,
+                trade_id: int | None = None) -> int:
+        if trade_id is None:
+            self._trade_id += 1
+            trade_id = self._trade_id
         self.trades.append({
-            "id": str(len(self.trades) + 1), "order": order["id"], "symbol": spec.symbol,
+            "id": str(trade_id), "order": order["id"], "symbol": spec.symbol,
             "side": order["side"], "type": order["type"], "price": price, "amount": qty,
             "cost": notional, "fee": {"cost": fee, "currency": fee_asset},
             "takerOrMaker": "maker" if maker else "taker",
             "timestamp": now, "datetime": iso8601(now),
         })
+        return trade_id

@@ -13,9 +13,14 @@ midnight: the same seed then gives the same market relative to the start wheneve
 a rehearsal needs.  A kline (aligned on UTC, as Binance's are) merges the units it covers.
 
 Prices are logs without scale; `shift` puts the anchor minute's open at the start price.
-Volumes are whole amount steps (24 trades a minute, each at least one step), split top-down too,
-so a kline's volume is exactly the sum of its trades.  Memory stays bounded: days are a chain of
-floats, splits and trades sit in LRU caches.
+Volumes are integers (a unit's `Flow`): base volume in amount steps (24 trades a minute, each at
+least one step), its taker-buy part, and both in quote units of 10**-quote_digits (few enough
+digits that a month's total is exact as a float on the wire).  An hour has 40..60 % taker buys
+and its quote volumes are its steps at the midpoint of its open and close; a day is its hours'
+sum; minutes and seconds share their hour's and minute's (adapters.sim.volumes).  So every
+volume of a kline is exactly the sum of its parts'; a minute's trades carry its exact base and
+taker-buy volumes, and their price x qty its quote volume approximately (typically within
+0.1 %).  Memory stays bounded: days are chains of floats, the rest sits in an LRU cache.
 """
 
 from __future__ import annotations
@@ -31,13 +36,15 @@ from typing import Any, NamedTuple
 from adapters.sim.draws import bridge, distribute
 from adapters.sim.intervals import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 from adapters.sim.trades import TRADES_PER_MINUTE, Agg, minute_aggs, second_bars
+from adapters.sim.volumes import Flow, children, share
 
 Prices = tuple[float, float, float, float]  # log open, high, low, close
 N = TRADES_PER_MINUTE
 
 
 class Bar(NamedTuple):
-    """A candle of log prices, its volume in amount steps and its number of trades."""
+    """A candle of log prices, its volume in amount steps, its number of trades, its taker-buy
+    steps and its quote and taker-buy quote volumes in quote units."""
 
     open: float
     high: float
@@ -45,18 +52,24 @@ class Bar(NamedTuple):
     close: float
     steps: int
     trades: int
+    taker: int
+    quote: int
+    taker_quote: int
 
 
 def merge(bars: Sequence[Bar]) -> Bar:
     """Consecutive candles as one (first open, last close, extremes, sums), as Binance does."""
     return Bar(bars[0].open, max(b.high for b in bars), min(b.low for b in bars), bars[-1].close,
-               sum(b.steps for b in bars), sum(b.trades for b in bars))
+               sum(b.steps for b in bars), sum(b.trades for b in bars),
+               sum(b.taker for b in bars), sum(b.quote for b in bars),
+               sum(b.taker_quote for b in bars))
 
 
-def _merged(prices: Sequence[Prices], volumes: Sequence[int], floor: int) -> Bar:
-    """Consecutive units given as prices and volumes above `floor` (steps and trades per unit)."""
+def _merged(prices: Sequence[Prices], flows: Sequence[Flow], trades: int) -> Bar:
+    """Consecutive units given as prices and flows, with `trades` trades each."""
+    steps, taker, quote, taker_quote = (sum(map(itemgetter(i), flows)) for i in range(4))
     return Bar(prices[0][0], max(map(itemgetter(1), prices)), min(map(itemgetter(2), prices)),
-               prices[-1][3], sum(volumes) + floor * len(volumes), floor * len(volumes))
+               prices[-1][3], steps, trades * len(flows), taker, quote, taker_quote)
 
 
 def split(rng: random.Random, parent: Prices, n: int, sigma: float) -> list[Prices]:
@@ -90,6 +103,10 @@ class Lru:
             self._data.popitem(last=False)
         return value
 
+    def peek(self, key: Any) -> Any:
+        """The cached value or None, computing nothing."""
+        return self._data.get(key)
+
 
 class PricePath:
     """One symbol's deterministic history from `first_ms` on; not thread-safe (Market locks).
@@ -110,14 +127,22 @@ class PricePath:
                        "hour": volatility / math.sqrt(365.0 * 24),
                        "minute": volatility / math.sqrt(365.0 * 1440)}
         self._steps_per_min = quote_volume_per_min / amount_step  # in quote units: / price
+        # a month's quote volume (at 4x the mean) in at most 15 significant digits
+        self.quote_digits = min(8, max(0, 15 - len(str(int(quote_volume_per_min * 200_000)))))
+        self._quote_per_step = amount_step * 10**self.quote_digits  # x price: quote units
         self._lo = self._hi = 0
         self._opens = {0: 0.0}  # day 0 (and so the anchor minute) opens at the start price
         self._draws: dict[int, tuple[float, float, float, float]] = {}
+        self._day_flows: dict[int, Flow] = {}
         self._cache = Lru(4_096)
         self.shift = math.log(start_price)
 
     def price(self, y: float) -> float:
         return math.exp(y + self.shift)
+
+    def quote(self, units: int) -> float:
+        """Quote units as an amount of the quote asset (exact to its decimal digits)."""
+        return units / 10**self.quote_digits
 
     def _rng(self, kind: str, index: int) -> random.Random:
         return random.Random(f"{self.key}:{kind}:{index}")
@@ -163,6 +188,35 @@ class PricePath:
         return self._cache.get(("hv", d), lambda: distribute(  # type: ignore[no-any-return]
             self._rng("hour-volume", d), self._day_steps(d) - 1_440 * N, 24))
 
+    def _day_flow(self, d: int) -> Flow:
+        """Day `d`'s flow, its hours' sum (kept, as the opens are: whole days stay cheap)."""
+        if d not in self._day_flows:
+            hours = self._hour_flows(d)
+            steps, taker, quote, taker_quote = (sum(map(itemgetter(i), hours)) for i in range(4))
+            self._day_flows[d] = (steps, taker, quote, taker_quote)
+        return self._day_flows[d]
+
+    def _hour_points(self, d: int) -> list[float]:
+        """Day `d`'s hourly opens and its close: its hour split's bridge, drawn alone (the
+        same first draws of the same stream) when the split is not at hand."""
+        hours = self._cache.peek(("h", d))
+        if hours is not None:
+            return [*(p[0] for p in hours), hours[-1][3]]
+        o, h, low, c = self._day_prices(d)
+        return bridge(self._rng("hours", d), o, c, low, h, 24, self._sigma["hour"])
+
+    def _hour_flows(self, d: int) -> list[Flow]:
+        """Day `d`'s hours: steps, 40..60 % of them taker buys, quote at the midpoint price."""
+        def make() -> list[Flow]:
+            rng, out, points = self._rng("hour-taker", d), [], self._hour_points(d)
+            for k, extra in enumerate(self._hour_volumes(d)):
+                steps = 60 * N + extra
+                taker = round(steps * (0.4 + 0.2 * rng.random()))
+                value = self._quote_per_step * self.price((points[k] + points[k + 1]) / 2.0)
+                out.append((steps, taker, round(steps * value), round(taker * value)))
+            return out
+        return self._cache.get(("hf", d), make)  # type: ignore[no-any-return]
+
     def _minute_split(self, hour: int) -> list[Prices]:
         return self._cache.get(("m", hour), lambda: split(  # type: ignore[no-any-return]
             self._rng("minutes", hour), self._hour_split(hour // 24)[hour % 24], 60,
@@ -172,26 +226,40 @@ class PricePath:
         return self._cache.get(("mv", hour), lambda: distribute(  # type: ignore[no-any-return]
             self._rng("minute-volume", hour), self._hour_volumes(hour // 24)[hour % 24], 60))
 
+    def _minute_flows(self, hour: int) -> list[Flow]:
+        return self._cache.get(("mf", hour), lambda: children(  # type: ignore[no-any-return]
+            self._rng("minute-taker", hour), self._hour_flows(hour // 24)[hour % 24],
+            [N + v for v in self._minute_volumes(hour)], self._minute_split(hour)))
+
     # -- bars of consecutive units (indices from the anchor) ---------------------------------
 
     def _days(self, d: int, first: int, last: int) -> Bar:
-        return Bar(*self._day_prices(d), self._day_steps(d), 1_440 * N)
+        steps, *rest = self._day_flow(d)
+        return Bar(*self._day_prices(d), steps, 1_440 * N, *rest)
 
     def _hours(self, d: int, first: int, last: int) -> Bar:
         """Hours [first, last) of day `d` as one bar."""
-        return _merged(self._hour_split(d)[first:last], self._hour_volumes(d)[first:last], 60 * N)
+        return _merged(self._hour_split(d)[first:last], self._hour_flows(d)[first:last], 60 * N)
 
     def _minutes(self, hour: int, first: int, last: int) -> Bar:
         """Minutes [first, last) of hour `hour` as one bar."""
         return _merged(self._minute_split(hour)[first:last],
-                       self._minute_volumes(hour)[first:last], N)
+                       self._minute_flows(hour)[first:last], N)
 
     def _seconds(self, minute: int, first: int, last: int) -> Bar:
         """Seconds [first, last) of minute `minute`, from its trades."""
+        return merge(self._cache.get(("sb", minute), lambda: self._second_bars(minute))
+                     [first:last])
+
+    def _second_bars(self, minute: int) -> list[Bar]:
+        """The 60 seconds of `minute`: prices and steps from its trades, its quote volumes
+        shared by the value they traded."""
         real = minute + self.anchor // MINUTE_MS
-        bars = self._cache.get(("sb", minute), lambda: [
-            Bar(*b) for b in second_bars(self.aggs(real), real * MINUTE_MS)])
-        return merge(bars[first:last])
+        raw = second_bars(self.aggs(real), real * MINUTE_MS)
+        flows = share(self._minute_flows(minute // 60)[minute % 60], [r[4] for r in raw],
+                      [r[6] for r in raw], [r[8] for r in raw],
+                      [max(0.0, r[7] - r[8]) for r in raw])
+        return [Bar(*r[:7], f[2], f[3]) for r, f in zip(raw, flows, strict=True)]
 
     # -- real time ----------------------------------------------------------------------------
 
@@ -203,9 +271,13 @@ class PricePath:
     def aggs(self, minute: int) -> list[Agg]:
         """Real minute `minute`'s aggregate trades (runs of fills at one price), oldest first."""
         unit = minute - self.anchor // MINUTE_MS
-        return self._cache.get(("a", unit), lambda: minute_aggs(  # type: ignore[no-any-return]
-            self._rng("trades", unit), minute, self._minute_split(unit // 60)[unit % 60],
-            N + self._minute_volumes(unit // 60)[unit % 60], minute - self.first_minute))
+
+        def make() -> list[Agg]:
+            steps, taker, _, _ = self._minute_flows(unit // 60)[unit % 60]
+            return minute_aggs(self._rng("trades", unit), minute,
+                               self._minute_split(unit // 60)[unit % 60], steps, taker,
+                               minute - self.first_minute)
+        return self._cache.get(("a", unit), make)  # type: ignore[no-any-return]
 
     def span(self, a: int, b: int) -> Bar:
         """The candle of [a, b) (real ms on whole seconds, a < b): the largest units merged."""

@@ -1,7 +1,8 @@
 """SIGNED account look-ups that describe the account rather than trade for it.
 
-GET rateLimit/order (the unfilled-order counts), myPreventedMatches (self-trade prevention:
-the simulator never matches the account against itself, so there are none), myAllocations
+GET rateLimit/order (the unfilled-order counts), myPreventedMatches (the matches self-trade
+prevention expired, self_trade.py: by preventedMatchId, or by the taker's or maker's orderId
+from fromPreventedMatchId, oldest first), myAllocations
 (SOR allocations: the simulator has no SOR, so none), account/commission (the simulator's
 maker/taker fee as Binance's commission rates), order/amendments (the amendments PUT
 order/amend/keepPriority recorded; -2013 for an unknown order), and POST order/test, which
@@ -81,7 +82,7 @@ class AccountInfo:
     def prevented_matches(self, params: dict[str, str]) -> Any:
         """GET myPreventedMatches: symbol + preventedMatchId, or symbol + orderId
         [+ fromPreventedMatchId [+ limit]]; any other combination is -1128."""
-        self._symbol(params)
+        symbol = self._symbol(params)
         by_match = opt_int(params, "preventedMatchId")
         order_id = opt_int(params, "orderId")
         from_id = opt_int(params, "fromPreventedMatchId")
@@ -90,8 +91,14 @@ class AccountInfo:
                 raise wire.bad_combination()
         elif order_id is None:
             raise wire.bad_combination()
-        limit_param(params)  # -1100 when malformed or below 1
-        return []
+        limit = limit_param(params)  # -1100 when malformed or below 1
+        rows = self.sim.prevented_matches(symbol)
+        if by_match is not None:
+            rows = [r for r in rows if r.match_id == by_match]
+        else:
+            rows = [r for r in rows if order_id in (r.taker_id, r.maker_id)
+                    and (from_id is None or r.match_id >= from_id)][:limit]
+        return [order_wire.prevented_match(r) for r in rows]
 
     def allocations(self, params: dict[str, str]) -> Any:
         """GET myAllocations: the simulator has no SOR, so no allocations."""

@@ -6,7 +6,11 @@ the core (any call that looks at the book, the maker fills included) `ListBook.r
 each executing list on: a working order that filled releases its pending order(s); an OCO leg
 that traded expires the other; a held stop leg whose stopPrice the last price has reached
 expires the other leg and goes on the book; a leg cancelled on its own cancels the rest of its
-list.  Every method expects the caller to hold the core's lock (the sweep hook does).
+list.  The legs the list book ends by its rules expire with Binance's expiryReason: OCO_TRIGGER
+(the other leg of an OCO traded or triggered), OTO_PHASE_ONE_EXPIRED (an OTO's working order
+expired).  `leg_info` tells the wire which list an order is a leg of (its orderListId) and
+whether it is still pending (PENDING_NEW).  Every method expects the caller to hold the core's
+lock (the sweep hook does).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class ListBook:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.lists: dict[int, OrderList] = {}
+        self._legs: dict[int, tuple[OrderList, Leg]] = {}  # order id -> its list and leg
         self._list_ids = itertools.count(1)
         self._reconciling = False
         sim.add_sweep_hook(self.reconcile)
@@ -62,10 +67,20 @@ class ListBook:
     def next_list_id(self) -> int:
         return next(self._list_ids)
 
+    def add(self, lst: OrderList) -> None:
+        """Register a placed list: its legs now answer with its orderListId."""
+        self.lists[lst.list_id] = lst
+        self._legs.update({leg.order_id: (lst, leg) for leg in lst.legs})
+
     def list_of(self, order_id: int) -> OrderList | None:
         """The list `order_id` is a leg of, if any."""
-        return next((lst for lst in self.lists.values()
-                     if any(leg.order_id == order_id for leg in lst.legs)), None)
+        found = self._legs.get(order_id)
+        return found[0] if found else None
+
+    def leg_info(self, order_id: int) -> tuple[int, bool]:
+        """(orderListId, PENDING_NEW?) of an order: (-1, False) for one of no list."""
+        found = self._legs.get(order_id)
+        return (found[0].list_id, found[1].pending) if found else (-1, False)
 
     def find(self, params: Mapping[str, str], cid_name: str) -> OrderList | None:
         """The list named by orderListId and/or the client list id `cid_name` (-1102: neither)."""
@@ -132,30 +147,32 @@ class ListBook:
                 else:
                     self.sim.trigger_order(leg.order_id)
         elif working and status[working[0].order_id] == "expired":
-            self.end(lst, {working[0].order_id: "expired"}, "expired")
+            self.end(lst, {working[0].order_id: "expired"}, "expired", "OTO_PHASE_ONE_EXPIRED")
         pair = [leg for leg in lst.legs if leg.oco and not leg.pending]
         for leg in pair:
             order = self.sim.order_by_id(leg.order_id)
             if order["filled"] or (order["status"] in ("closed", "expired") and not leg.armed):
-                self.end(lst, {leg.order_id: "done"}, "expired")
+                self.end(lst, {leg.order_id: "done"}, "expired", "OCO_TRIGGER")
                 break
             if leg.armed and order["status"] == "open" and self._triggered(leg, order):
                 leg.armed = False
-                self.end(lst, {leg.order_id: "done"}, "expired")
+                self.end(lst, {leg.order_id: "done"}, "expired", "OCO_TRIGGER")
                 self.sim.trigger_order(leg.order_id)
                 break
         final = [self.sim.order_by_id(leg.order_id)["status"] for leg in lst.legs]
         if all(s != "open" for s in final):
             lst.status_type = lst.order_status = "ALL_DONE"
 
-    def end(self, lst: OrderList, keep: Mapping[int, str], how: str) -> None:
-        """Cancel (or expire) every open leg of `lst` not named in `keep`."""
+    def end(self, lst: OrderList, keep: Mapping[int, str], how: str,
+            reason: str | None = None) -> None:
+        """Cancel (or expire, for `reason`) every open leg of `lst` not named in `keep`."""
         for leg in lst.legs:
             if leg.order_id in keep:
                 continue
             order = self.sim.order_by_id(leg.order_id)
             if order["status"] == "open":
-                self.sim.cancel_order(lst.symbol, order_id=leg.order_id, status=how)
+                self.sim.cancel_order(lst.symbol, order_id=leg.order_id, status=how,
+                                      reason=reason)
             leg.armed = leg.pending = False
 
     def _triggered(self, leg: Leg, order: Mapping[str, Any]) -> bool:

@@ -44,8 +44,8 @@ TIMEFRAMES: dict[str, int] = {name: ms // MINUTE_MS for name, ms in FIXED_MS.ite
 
 
 class Kline(NamedTuple):
-    """One kline with Binance's fields; quote and taker-buy volumes are estimates from the
-    kline's own prices (so only prices, volume and trade count add up across intervals)."""
+    """One kline with Binance's fields; every volume and the trade count add up exactly across
+    intervals (adapters.sim.history)."""
 
     open_time: int
     open: float
@@ -158,12 +158,12 @@ class Market:
         return rows
 
     def _kline(self, spec: MarketSpec, bar: Bar, opened: int, close_time: int) -> Kline:
+        path = self._paths[spec.symbol]
         o, h, low, c = (self._price(spec.symbol, y) for y in bar[:4])
-        volume = round(bar.steps * spec.amount_step, 8)
-        typical = (h + low + c) / 3.0
-        taker = round(bar.steps // 2 * spec.amount_step, 8)
-        return Kline(opened, o, h, low, c, volume, close_time, round(volume * typical, 8),
-                     bar.trades, taker, round(taker * typical, 8))
+        step = spec.amount_step
+        return Kline(opened, o, h, low, c, round(bar.steps * step, 8), close_time,
+                     path.quote(bar.quote), bar.trades, round(bar.taker * step, 8),
+                     path.quote(bar.taker_quote))
 
     def ohlcv(self, symbol: str, timeframe: str = "1m", limit: int = 100) -> list[list[float]]:
         """The newest `limit` (at most `history`) candles, oldest first; the last may be partial."""
@@ -219,7 +219,7 @@ class Market:
                 first = (start // MINUTE_MS - path.first_minute) * TRADES_PER_MINUTE
                 last_trade = trades_page(path, current, 1)[0]
                 stats = {"open": k.open, "high": k.high, "low": k.low, "baseVolume": k.volume,
-                         "quoteVolume": round(k.quote_volume, 2), "firstId": first,
+                         "quoteVolume": k.quote_volume, "firstId": first,
                          "lastId": last_trade.id, "count": k.trades,
                          "lastQty": round(last_trade.steps * spec.amount_step, 10)}
                 cached = self._day[symbol] = (current, stats)

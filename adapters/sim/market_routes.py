@@ -12,7 +12,7 @@ from typing import Any
 
 from adapters.sim import binance_wire as wire
 from adapters.sim.engine import Simulator
-from adapters.sim.intervals import INTERVALS, parse_time_zone
+from adapters.sim.intervals import INTERVALS, MINUTE_MS, parse_time_zone
 from adapters.sim.params import int_param, limit_param, opt_int
 
 
@@ -96,10 +96,16 @@ class MarketData:
         return self._each_ticker(params, wire.book_ticker)
 
     def avg_price(self, params: dict[str, str]) -> Any:
+        """Binance's average price: sum(price x qty) / sum(qty) of the last 5 minutes' trades
+        (the data's, which end with the current minute), `closeTime` the last trade's time."""
         symbol = self.symbols.one(params)
-        rows = self.sim.fetch_ohlcv(symbol, "1m", 5)  # type: ignore[arg-type]
-        return {"mins": 5, "price": wire.num(sum(r[4] for r in rows) / len(rows)),
-                "closeTime": self.sim.server_time()}
+        market = self.sim.market
+        end = (market.last_minute() + 1) * MINUTE_MS - 1
+        aggs = market.agg_trades(symbol, 1_000, start=end + 1 - 5 * MINUTE_MS,  # type: ignore[arg-type]
+                                 end=end)
+        qty = sum(sum(a.qtys) for a in aggs)
+        value = sum(a.price * sum(a.qtys) for a in aggs)
+        return {"mins": 5, "price": wire.num(value / qty), "closeTime": aggs[-1].time}
 
     def klines(self, params: dict[str, str]) -> Any:
         """klines and uiKlines: any interval, startTime/endTime/limit/timeZone as Binance reads

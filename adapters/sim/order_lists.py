@@ -1,27 +1,32 @@
-"""SIGNED order-list, cancel-replace, amend and SOR endpoints (Binance's rest-api.md).
+"""SIGNED order-list placement, cancel-replace, amend and SOR endpoints (Binance's rest-api.md).
 
 POST order/cancelReplace (STOP_ON_FAILURE / ALLOW_FAILURE; -2021/-2022 with `data`), PUT
 order/amend/keepPriority (reduce an open order's quantity in place; the amendments are what GET
-order/amendments serves), the order lists (POST orderList/oco, orderList/oto, orderList/otoco;
-DELETE orderList; GET orderList, allOrderList, openOrderList) and POST sor/order[/test], which
-answer -1013 "This symbol has no SOR." as Binance does for a symbol without SOR.
+order/amendments serves), the order lists (POST orderList/oco, orderList/oto, orderList/otoco
+and the deprecated POST order/oco, whose price / stopPrice / stopLimitPrice / limit* / stop*
+parameters make the same OCO: a LIMIT_MAKER and a STOP_LOSS[_LIMIT] leg, the stop leg first)
+and POST sor/order[/test], which answer -1013 "This symbol has no SOR." as Binance does for a
+symbol without SOR.
 
 Here the handlers; the lists' records and reconciliation are list_book.py, their request
-parameters list_params.py, cancel-replace and amend replace_amend.py (delegated to below).
+parameters list_params.py, their look-ups and cancels (and DELETE openOrders, which cancels
+lists whole) list_queries.py, cancel-replace and amend replace_amend.py (delegated to below).
 
-Model.  An order list's legs are ordinary core orders linked by the list id.  A LIMIT /
-LIMIT_MAKER leg is placed on the book at once (an OTO's working order, an OCO's limit leg); a
-stop leg (STOP_LOSS[_LIMIT], TAKE_PROFIT[_LIMIT]) and an OTO's pending order are *held*: open,
-listed and cancellable, but off the book and locking nothing (Binance locks an OCO's funds once,
-through its limit leg).  After every sweep of the core (any call that looks at the book, the
-maker fills included) the lists are reconciled: a working order that filled releases its pending
+Model.  An order list's legs are ordinary core orders linked by the list id: every order
+answer (GET order, openOrders, allOrders, myTrades, cancels) shows a leg's orderListId, and an
+OTO's pending order as PENDING_NEW until it goes on the book.  A LIMIT / LIMIT_MAKER leg is
+placed on the book at once (an OTO's working order, an OCO's limit leg); a stop leg
+(STOP_LOSS[_LIMIT], TAKE_PROFIT[_LIMIT]) and an OTO's pending order are *held*: open, listed and
+cancellable, but off the book and locking nothing (Binance locks an OCO's funds once, through
+its limit leg).  After every sweep of the core (any call that looks at the book, the maker
+fills included) the lists are reconciled: a working order that filled releases its pending
 order(s); an OCO leg that traded expires the other; a held stop leg whose stopPrice the last
 price has reached expires the other leg and goes on the book (STOP_LOSS / TAKE_PROFIT as a
 market order, the _LIMIT kinds as a limit order); a leg cancelled by DELETE order cancels the
-rest of its list.  Simplifications: no trailingDelta, iceberg or peg parameters; GET order and
-allOrders show the legs with orderListId -1 and a held pending order as NEW (the list endpoints
-show the list id and PENDING_NEW); a list whose second leg fails to place answers the error and
-leaves its first leg cancelled.
+rest of its list.  A leg's `<prefix>IcebergQty` is checked and kept like an order's icebergQty.
+Simplifications: a leg's trailingDelta is checked for its range but not tracked (the stop leg
+triggers at its stopPrice), no peg parameters; a list whose second leg fails to place answers
+the error and leaves its first leg cancelled.
 """
 
 from __future__ import annotations
@@ -33,13 +38,18 @@ from typing import Any
 
 from adapters.sim import binance_wire as wire
 from adapters.sim import order_wire
-from adapters.sim.account_routes import STP_DEFAULT, Account
-from adapters.sim.binance_wire import num
+from adapters.sim.account_routes import Account, stp_param
 from adapters.sim.engine import Simulator
 from adapters.sim.list_book import LIMIT_TYPES, OCO_TYPES, STOP_TYPES, Leg, ListBook, OrderList
-from adapters.sim.list_params import leg_spec, oco_pair, quantity_param, response_type
+from adapters.sim.list_params import (
+    leg_spec,
+    legacy_oco,
+    oco_pair,
+    quantity_param,
+    response_type,
+)
 from adapters.sim.market_routes import Symbols
-from adapters.sim.params import float_param, limit_param, opt_int, side_param
+from adapters.sim.params import float_param, side_param
 from adapters.sim.replace_amend import ReplaceAmend
 
 
@@ -56,7 +66,8 @@ class OrderLists:
         self.account = account
         self._ids_rng = random.Random(f"{seed}:order-list-ids")
         self.book = ListBook(sim)
-        self.replace_amend = ReplaceAmend(sim, symbols, account, self.book, self._new_id)
+        account.list_of = self.book.leg_info  # every order answer shows a leg's list
+        self.replace_amend = ReplaceAmend(sim, symbols, account, self.book, self.new_id)
 
     # -- cancel-replace and amend (replace_amend.py) ---------------------------------------------
 
@@ -75,7 +86,8 @@ class OrderLists:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _new_id(self) -> str:
+    def new_id(self) -> str:
+        """A Binance-style 22-character client id, from a seeded stream so runs repeat."""
         alphabet = string.ascii_letters + string.digits
         return "".join(self._ids_rng.choice(alphabet) for _ in range(22))
 
@@ -88,24 +100,17 @@ class OrderLists:
         with self.account._lock:
             self.account._wire_types[order_id] = wire_type
 
+    def _last(self, symbol: str) -> Any:
+        return lambda: self.sim.market.quote(symbol)[2]
+
     # -- shapes ----------------------------------------------------------------------------------
 
     def _report(self, lst: OrderList, leg: Leg, resp_type: str) -> dict[str, Any]:
         order = self.sim.order_by_id(leg.order_id)
         trades = [t for t in self.sim.my_trades(lst.symbol) if int(t["order"]) == leg.order_id]
-        body = order_wire.new_order(order, leg.order_id, leg.wire_type, resp_type, trades)
-        body["orderListId"] = lst.list_id
-        if resp_type == "ACK":
-            return body
-        if leg.stop_price is not None:
-            body["stopPrice"] = num(leg.stop_price)
-        if leg.pending:
-            body["status"] = "PENDING_NEW"
-        if order.get("held"):
-            body["workingTime"] = -1
-        if leg.wire_type in ("STOP_LOSS", "TAKE_PROFIT"):
-            body["price"] = num(0.0)
-        return body
+        return order_wire.new_order(order, leg.order_id, leg.wire_type, resp_type, trades,
+                                    lst.list_id, leg.pending,
+                                    self.sim.prevented_matches(taker_id=leg.order_id))
 
     # -- placing lists ---------------------------------------------------------------------------
 
@@ -120,17 +125,19 @@ class OrderLists:
                 sub["price"] = repr(leg["price"])
             if leg["type"] == "LIMIT":
                 sub["timeInForce"] = leg["tif"]
+            if leg["iceberg"] is not None:
+                sub["icebergQty"] = repr(leg["iceberg"])
             if "selfTradePreventionMode" in params:
                 sub["selfTradePreventionMode"] = params["selfTradePreventionMode"]
             answer = self.account.new_order(sub)
             return Leg(int(answer["orderId"]), leg["type"])
         core_type = "market" if leg["type"] in ("MARKET", "STOP_LOSS", "TAKE_PROFIT") else "limit"
+        extra = {} if leg["iceberg"] is None else {"icebergQty": leg["iceberg"]}
         try:
             order = self.sim.hold_order(symbol, leg["side"].lower(), core_type, leg["quantity"],
                                         leg["price"], client_order_id=leg["cid"],
                                         stop_price=leg["stop"], time_in_force=leg["tif"],
-                                        stp_mode=params.get("selfTradePreventionMode")
-                                        or STP_DEFAULT)
+                                        stp_mode=stp_param(params), extra=extra)
         except Exception as exc:
             if type(exc).__module__.startswith("ccxt"):
                 raise wire.error_from_core(exc) from exc
@@ -142,7 +149,8 @@ class OrderLists:
                   plan: list[tuple[dict[str, Any], bool, bool]]) -> Any:
         """Place the legs in order (spec, held?, oco?); undo on a failure."""
         resp_type = response_type(params)
-        list_cid = params.get("listClientOrderId") or self._new_id()
+        stp_param(params)  # -1130 before anything is placed
+        list_cid = params.get("listClientOrderId") or self.new_id()
         with self.sim.lock:
             if any(lst.client_id == list_cid and lst.order_status == "EXECUTING"
                    for lst in self.book.lists.values()):
@@ -160,11 +168,14 @@ class OrderLists:
                     for leg in lst.legs:
                         self.sim.cancel_order(symbol, order_id=leg.order_id)
                     raise
-            self.book.lists[lst.list_id] = lst
+            self.book.add(lst)
             with self.book.quiet():  # as placed: an OTO's pending order still PENDING_NEW
                 reports = [self._report(lst, leg, resp_type) for leg in lst.legs]
             self.book.reconcile()
             return {**self.book.status(lst), "orderReports": reports}
+
+    def _market(self, symbol: str) -> Mapping[str, Any]:
+        return self.symbols.markets[symbol]
 
     def oco(self, params: dict[str, str]) -> Any:
         """POST orderList/oco."""
@@ -173,95 +184,47 @@ class OrderLists:
         quantity = float_param(params, "quantity") if "quantity" in params else None
         if quantity is None:
             raise wire.missing("quantity")
-        below, above = oco_pair(params, side, quantity, "above", "below",
-                                lambda: self.sim.market.quote(symbol)[2], self._new_id)
+        below, above = oco_pair(params, side, quantity, "above", "below", self._last(symbol),
+                                self.new_id, self._market(symbol))
         return self._new_list(symbol, "OCO", params, [(below, False, True),
                                                       (above, False, True)])
+
+    def legacy_oco(self, params: dict[str, str]) -> Any:
+        """POST order/oco (deprecated, still served): the stop leg, then the LIMIT_MAKER."""
+        symbol = self._symbol(params)
+        side = side_param(params, "side")
+        stop, limit = legacy_oco(params, side, self._last(symbol), self.new_id,
+                                 self._market(symbol))
+        return self._new_list(symbol, "OCO", params, [(stop, False, True),
+                                                      (limit, False, True)])
 
     def oto(self, params: dict[str, str]) -> Any:
         """POST orderList/oto: the working order on the book, the pending one held."""
         symbol = self._symbol(params)
-        working = self._working(params)
+        working = self._working(params, symbol)
         pending = leg_spec(params, "pending", ("LIMIT", "MARKET", *OCO_TYPES),
                            side_param(params, "pendingSide"),
-                           quantity_param(params, "pendingQuantity"), self._new_id)
+                           quantity_param(params, "pendingQuantity"), self.new_id,
+                           self._market(symbol))
         return self._new_list(symbol, "OTO", params, [(working, False, False),
                                                       (pending, True, False)])
 
     def otoco(self, params: dict[str, str]) -> Any:
         """POST orderList/otoco: the working order, then a held OCO pair."""
         symbol = self._symbol(params)
-        working = self._working(params)
+        working = self._working(params, symbol)
         below, above = oco_pair(params, side_param(params, "pendingSide"),
                                 quantity_param(params, "pendingQuantity"), "pendingAbove",
-                                "pendingBelow", lambda: self.sim.market.quote(symbol)[2],
-                                self._new_id)
+                                "pendingBelow", self._last(symbol), self.new_id,
+                                self._market(symbol))
         return self._new_list(symbol, "OTO", params, [(working, False, False),
                                                       (below, True, True),
                                                       (above, True, True)])
 
-    def _working(self, params: Mapping[str, str]) -> dict[str, Any]:
+    def _working(self, params: Mapping[str, str], symbol: str) -> dict[str, Any]:
         return leg_spec(params, "working", LIMIT_TYPES, side_param(params, "workingSide"),
-                        quantity_param(params, "workingQuantity"), self._new_id)
-
-    # -- list look-ups and cancel ----------------------------------------------------------------
-
-    def cancel_list(self, params: dict[str, str]) -> Any:
-        """DELETE orderList: cancel every open leg; ALL_DONE."""
-        symbol = self._symbol(params)
-        with self.sim.lock:
-            self.sim.server_time()
-            self.sim.orders()  # a sweep: the lists are up to date
-            lst = self.book.find(params, "listClientOrderId")
-            if lst is None or lst.symbol != symbol or lst.order_status != "EXECUTING":
-                raise wire.ApiError(400, -2011, "Order list does not exist.")
-            cancel_id = params.get("newClientOrderId") or self._new_id()
-            with self.book.quiet():
-                self.book.end(lst, {}, "canceled")
-            lst.status_type = lst.order_status = "ALL_DONE"
-            now = self.sim.server_time()
-            reports = []
-            for leg in lst.legs:
-                order = self.sim.order_by_id(leg.order_id)
-                body = order_wire.cancel_order(order, leg.order_id, leg.wire_type,
-                                               cancel_id if leg is lst.legs[0] else
-                                               self._new_id(), now)
-                body["orderListId"] = lst.list_id
-                if leg.stop_price is not None:
-                    body["stopPrice"] = num(leg.stop_price)
-                reports.append(body)
-            return {**self.book.status(lst), "transactionTime": now, "orderReports": reports}
-
-    def query_list(self, params: dict[str, str]) -> Any:
-        """GET orderList."""
-        with self.sim.lock:
-            self.sim.orders()
-            lst = self.book.find(params, "origClientOrderId")
-            if lst is None:
-                raise wire.ApiError(400, -2013, "Order list does not exist.")
-            return self.book.status(lst)
-
-    def all_lists(self, params: dict[str, str]) -> Any:
-        """GET allOrderList: fromId (not with startTime/endTime), or a time window."""
-        from_id = opt_int(params, "fromId")
-        start, end = opt_int(params, "startTime"), opt_int(params, "endTime")
-        if from_id is not None and (start is not None or end is not None):
-            raise wire.bad_combination()
-        start, end = Account._window(params)
-        limit = limit_param(params)
-        with self.sim.lock:
-            self.sim.orders()
-            rows = list(self.book.lists.values())
-            page = Account._page(rows, lambda r: r.list_id, lambda r: r.time, limit, from_id,
-                                 start, end)
-            return [self.book.status(lst) for lst in page]
-
-    def open_lists(self, params: dict[str, str]) -> Any:
-        """GET openOrderList."""
-        with self.sim.lock:
-            self.sim.orders()
-            return [self.book.status(lst) for lst in self.book.lists.values()
-                    if lst.order_status == "EXECUTING"]
+                        quantity_param(params, "workingQuantity"), self.new_id,
+                        self._market(symbol))
 
     # -- SOR ---------------------------------------------------------------------------------------
 

@@ -125,9 +125,7 @@ class ReplaceAmend:
             if not type(exc).__module__.startswith("ccxt"):
                 raise
             raise wire.error_from_core(exc, "cancel") from exc
-        lst = self.book.list_of(order_id)
-        if lst is not None:
-            answer["orderListId"] = lst.list_id
+        if self.book.list_of(order_id) is not None:  # its answer shows the list already
             self.book.reconcile()
         return answer
 
@@ -175,8 +173,10 @@ class ReplaceAmend:
                 "origClientOrderId": order["clientOrderId"], "clientOrderId": new_cid,
                 "price": num(0.0 if done["price"] is None else done["price"]),
                 "qty": num(new_qty), "executedQty": num(done["filled"]),
-                "preventedQty": num(0.0), "quoteOrderQty": num(done.get("quoteOrderQty") or 0.0),
-                "cumulativeQuoteQty": num(done["cost"]), "status": order_wire.wire_status(done),
+                "preventedQty": num(done.get("preventedQuantity") or 0.0),
+                "quoteOrderQty": num(done.get("quoteOrderQty") or 0.0),
+                "cumulativeQuoteQty": num(done["cost"]),
+                "status": order_wire.wire_status(done, self.account.list_of(order_id)[1]),
                 "timeInForce": done.get("timeInForce") or "GTC", "type": wire_type,
                 "side": done["side"].upper(), "workingTime": done.get("workingTime"),
                 "selfTradePreventionMode": done.get("selfTradePreventionMode") or "NONE"}

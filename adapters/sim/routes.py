@@ -19,6 +19,7 @@ from adapters.sim.auth import Weight, by_symbol, depth_weight, ticker_weight
 from adapters.sim.discovery_routes import Discovery
 from adapters.sim.engine import Simulator
 from adapters.sim.info_routes import AccountInfo, prevented_matches_weight, test_order_weight
+from adapters.sim.list_queries import ListQueries
 from adapters.sim.market_routes import MarketData, Symbols
 from adapters.sim.order_lists import OrderLists
 from adapters.sim.ticker_routes import Tickers, window_weight
@@ -32,7 +33,7 @@ OTHER_PREFIXES = ("sapi/", "fapi/", "dapi/")  # served by stubs, each its own we
 @dataclass(frozen=True)
 class Route:
     group: str  # "market" (MarketData), "account" (Account), "discovery" (Discovery),
-    # "ticker" (Tickers), "info" (AccountInfo) or "lists" (OrderLists)
+    # "ticker" (Tickers), "info" (AccountInfo), "lists" (OrderLists) or "listq" (ListQueries)
     handler: str  # a method of that group
     name: str  # the core's endpoint name (latency model, core fault injector)
     signed: bool
@@ -88,7 +89,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "order"): _account("query_order", "fetch_order", 4),
     ("DELETE", "order"): _account("cancel_order", "cancel_order", 1),
     ("GET", "openOrders"): _account("open_orders", "fetch_open_orders", by_symbol(6, 80)),
-    ("DELETE", "openOrders"): _account("cancel_all", "cancel_order", 1),
+    ("DELETE", "openOrders"): Route("listq", "cancel_all", "cancel_order", True, 1),
     ("GET", "allOrders"): _account("all_orders", "fetch_orders", 20),
     ("GET", "myTrades"): _account("my_trades", "fetch_my_trades", lambda p: 5 if "orderId" in p
                                   else 20),
@@ -103,12 +104,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "order/cancelReplace"): Route("lists", "cancel_replace", "create_order", True, 1),
     ("PUT", "order/amend/keepPriority"): Route("lists", "amend", "create_order", True, 4),
     ("POST", "orderList/oco"): Route("lists", "oco", "create_order", True, 1),
+    ("POST", "order/oco"): Route("lists", "legacy_oco", "create_order", True, 1),  # deprecated
     ("POST", "orderList/oto"): Route("lists", "oto", "create_order", True, 1),
     ("POST", "orderList/otoco"): Route("lists", "otoco", "create_order", True, 1),
-    ("DELETE", "orderList"): Route("lists", "cancel_list", "cancel_order", True, 1),
-    ("GET", "orderList"): Route("lists", "query_list", "fetch_order", True, 4),
-    ("GET", "allOrderList"): Route("lists", "all_lists", "fetch_orders", True, 20),
-    ("GET", "openOrderList"): Route("lists", "open_lists", "fetch_open_orders", True, 6),
+    ("DELETE", "orderList"): Route("listq", "cancel_list", "cancel_order", True, 1),
+    ("GET", "orderList"): Route("listq", "query_list", "fetch_order", True, 4),
+    ("GET", "allOrderList"): Route("listq", "all_lists", "fetch_orders", True, 20),
+    ("GET", "openOrderList"): Route("listq", "open_lists", "fetch_open_orders", True, 6),
     ("POST", "sor/order"): Route("lists", "sor_order", "create_order", True, 1),
     ("POST", "sor/order/test"): Route("lists", "sor_order", "create_order", True, 1),
     # discovery calls of a stock client (adapters.sim.discovery_routes)
@@ -137,6 +139,7 @@ class Endpoints:
         self.ticker = Tickers(sim, symbols)
         self.info = AccountInfo(sim, symbols, self.account)
         self.lists = OrderLists(sim, symbols, self.account, seed)
+        self.listq = ListQueries(sim, symbols, self.account, self.lists.book, self.lists.new_id)
         self.info.amendments_of = self.lists.amendments_of  # GET order/amendments' rows
 
     def handler(self, route: Route) -> Callable[[dict[str, str]], Any]:

@@ -254,7 +254,7 @@ class SimServer:
             try:
                 if (method, sub) in ORDER_PLACING:
                     with self.order_counts.lock:
-                        counts = self.order_counts.check()
+                        counts = self.order_counts.check(ORDER_PLACING[method, sub])
                         payload = self.endpoints.call(route, method, params)
                     headers.update(counts)
                 else:

@@ -51,6 +51,7 @@ class MarketSpec:
     taker_fee: float = 0.001
     maker_fee: float = 0.001
     quote_volume_per_min: float = 1_000_000.0
+    iceberg_allowed: bool = True  # exchangeInfo's icebergAllowed
 
     def __post_init__(self) -> None:
         base, _, quote = self.symbol.partition("/")
@@ -87,7 +88,7 @@ class MarketSpec:
                 "price": {"min": self.price_tick, "max": self.max_price},
                 "cost": {"min": self.min_notional, "max": None},
             },
-            "info": {},
+            "info": {"icebergAllowed": self.iceberg_allowed},
         }
 
 

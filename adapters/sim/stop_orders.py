@@ -88,8 +88,10 @@ class StopBook:
 
     def place(self, symbol: str, side: str, wire_type: str, amount: float, price: float | None,
               stop: float | None, delta: int | None, *, client_order_id: str,
-              time_in_force: str, stp_mode: str, test: bool = False) -> dict[str, Any]:
-        """Check and (unless `test`) hold a stop order; returns the core order."""
+              time_in_force: str, stp_mode: str, test: bool = False,
+              extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Check and (unless `test`) hold a stop order; returns the core order (`extra`: fields
+        stored as they are, an iceberg's icebergQty)."""
         below = falls(side, wire_type)
         last = self.sim.market.quote(symbol)[2]
         if delta is None and stop is not None and reached(below, stop, last):
@@ -101,8 +103,9 @@ class StopBook:
                                          time_in_force=time_in_force, stp_mode=stp_mode)
         now = self.sim.server_time()
         tracking = delta is not None and stop is None
-        extra = {} if delta is None else {"trailingDelta": delta,
-                                          "trailingTime": now if tracking else -1}
+        extra = dict(extra or {})
+        if delta is not None:
+            extra.update(trailingDelta=delta, trailingTime=now if tracking else -1)
         with self.sim.lock:
             order = self.sim.hold_order(symbol, side.lower(), core_type, amount, price,
                                         client_order_id=client_order_id, stop_price=stop,

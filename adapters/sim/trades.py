@@ -4,16 +4,18 @@ Every minute holds exactly TRADES_PER_MINUTE trades in AGGS_PER_MINUTE aggregate
 fills from one taker order at one price and time), so trade and aggregate ids follow from the
 minute alone: id = minutes since the history's first minute * count + position.  That keeps ids
 consecutive and `fromId` look-ups O(1) at any depth.  The first aggregate trades at the minute's
-open (in its first second), the last at its close, and the minute's high and low are hit, so a
-minute's trades (and its 1s klines) aggregate exactly into its 1m kline, volume included.
-Prices here are log prices; the market turns them into ticks.
+open (in its first second), the last at its close, and the minute's high and low are hit, and
+the taker buys (aggregates whose buyer is not the maker) hold exactly the minute's taker-buy
+volume, so a minute's trades (and its 1s klines) aggregate exactly into its 1m kline, volumes
+included.  Prices here are log prices; the market turns them into ticks.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from adapters.sim.draws import bridge, distribute
 
@@ -48,9 +50,10 @@ class Fill(NamedTuple):
 
 
 def minute_aggs(rng: random.Random, minute: int, prices: tuple[float, float, float, float],
-                steps: int, index: int) -> list[Agg]:
+                steps: int, taker: int, index: int) -> list[Agg]:
     """The aggregate trades of `minute` (the `index`-th minute of the history), whose candle is
-    `prices` (log open, high, low, close) and volume `steps` (at least one per trade)."""
+    `prices` (log open, high, low, close), volume `steps` (at least one per trade) and taker-buy
+    volume `taker` (0 <= taker <= steps)."""
     n, m = TRADES_PER_MINUTE, AGGS_PER_MINUTE
     o, h, low, c = prices
     sizes = [1] * m
@@ -65,21 +68,55 @@ def minute_aggs(rng: random.Random, minute: int, prices: tuple[float, float, flo
         points[high_at] = h
     if min(o, c) > low:
         points[min((k for k in inner if k != high_at), key=points.__getitem__)] = low
-    qtys = [1 + q for q in distribute(rng, steps - n, n)]
-    aggs, first = [], index * n
+    natural = []  # a falling price: the seller took, so the buyer was the maker
     for k in range(m):
         falling = points[k] < points[k - 1] if k and points[k] != points[k - 1] else None
-        maker = falling if falling is not None else rng.random() < 0.5
-        aggs.append(Agg(index * m + k, minute * _MINUTE_MS + offsets[k], points[k], maker,
-                        first, tuple(qtys[first - index * n:first - index * n + sizes[k]])))
+        natural.append(falling if falling is not None else rng.random() < 0.5)
+    makers = buyer_makers(sizes, natural, steps, taker)
+    bought = sum(s for s, maker in zip(sizes, makers, strict=True) if not maker)
+    pools = {False: iter([1 + q for q in distribute(rng, taker - bought, bought)] if bought
+                         else []),
+             True: iter([1 + q for q in distribute(rng, steps - taker - n + bought, n - bought)]
+                        if n - bought else [])}
+    aggs, first = [], index * n
+    for k in range(m):
+        qtys = tuple(next(pools[makers[k]]) for _ in range(sizes[k]))
+        aggs.append(Agg(index * m + k, minute * _MINUTE_MS + offsets[k], points[k], makers[k],
+                        first, qtys))
         first += sizes[k]
     return aggs
 
 
-def second_bars(aggs: list[Agg], start: int) -> list[tuple[float, float, float, float, int, int]]:
-    """The minute's 60 one-second candles (open, high, low, close, steps, trades); a second
-    without trades stays at the last price, with no volume, as Binance's 1s klines do."""
-    bars, i, last = [], 0, aggs[0].price
+def buyer_makers(sizes: Sequence[int], natural: Sequence[bool], steps: int,
+                 taker: int) -> list[bool]:
+    """Which aggregates had the buyer as maker: the others (taker buys) must hold between one
+    trade (none when `taker` is 0) and `taker` trades, leaving the maker side at least one step
+    a trade too.  The `natural` flags are kept when they fit; else the largest aggregates are
+    taken first (natural taker buys first), which reaches any count exactly because 16 sizes
+    of at least 1 adding up to 24 have every sum from 0 to 24."""
+    n = sum(sizes)
+    lo = max(n - (steps - taker), 1 if taker else 0)
+    hi = min(taker, n - 1 if steps > taker else n)
+    has = sum(s for s, maker in zip(sizes, natural, strict=True) if not maker)
+    want = min(max(has, lo), hi)
+    if want == has:
+        return list(natural)
+    makers = [True] * len(sizes)
+    for k in sorted(range(len(sizes)), key=lambda k: (-sizes[k], natural[k])):
+        if sizes[k] <= want:
+            makers[k] = False
+            want -= sizes[k]
+    assert want == 0, "sizes must have every subset sum"
+    return makers
+
+
+def second_bars(aggs: list[Agg], start: int) -> list[tuple[Any, ...]]:
+    """The minute's 60 one-second candles (open, high, low, close, steps, trades, taker-buy
+    steps, and the traded and taker-bought value in unscaled prices: weights for the minute's
+    quote volumes); a second without trades stays at the last price, with no volume, as
+    Binance's 1s klines do."""
+    bars: list[tuple[Any, ...]] = []
+    i, last = 0, aggs[0].price
     for s in range(60):
         group = []
         while i < len(aggs) and aggs[i].time < start + (s + 1) * 1_000:
@@ -87,11 +124,16 @@ def second_bars(aggs: list[Agg], start: int) -> list[tuple[float, float, float, 
             i += 1
         if group:
             prices = [a.price for a in group]
-            bars.append((prices[0], max(prices), min(prices), prices[-1],
-                         sum(sum(a.qtys) for a in group), sum(len(a.qtys) for a in group)))
+            qtys = [sum(a.qtys) for a in group]
+            values = [math.exp(a.price) * q for a, q in zip(group, qtys, strict=True)]
+            bought = [not a.buyer_maker for a in group]
+            bars.append((prices[0], max(prices), min(prices), prices[-1], sum(qtys),
+                         sum(len(a.qtys) for a in group),
+                         sum(q for q, b in zip(qtys, bought, strict=True) if b), sum(values),
+                         sum(v for v, b in zip(values, bought, strict=True) if b)))
             last = prices[-1]
         else:
-            bars.append((last, last, last, last, 0, 0))
+            bars.append((last, last, last, last, 0, 0, 0, 0.0, 0.0))
     return bars
 
 
