@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 from adapters.base import Exchange, Market, Order, constructor_keywords, node_kwargs
 from adapters.endpoints import IN_PROCESS
 from adapters.errors import translate
-from adapters.sim import FaultInjector, LatencyModel, Simulator
+from adapters.sim.faults import FaultInjector
+from adapters.sim.latency import LatencyModel
+from adapters.sim.settings import SimSettings, simulator_settings
 
 T = TypeVar("T")
 
@@ -43,30 +45,48 @@ class PaperExchange(Exchange):
     ) -> None:
         super().__init__()
         self.seed = int(seed)
-        self.sim = Simulator.create(seed=self.seed, clock=clock, **market_config)
-        self.latency = LatencyModel.from_config(self.seed, latency)
-        self.faults = FaultInjector.from_config(self.seed, faults)
+        settings, self.latency, self.faults = self._settings(self.seed, latency, faults,
+                                                             clock=clock, **market_config)
+        from adapters.sim.engine import Simulator  # the engine: only when a run needs it
+
+        self.sim = Simulator.build(settings)
         self.request_timeout_s = max(1.0, self.faults.timeout_ms / 1000.0)
 
     @classmethod
     def check_config(cls, node: Mapping[str, Any]) -> list[str]:
-        """Unknown keys, then the simulator's own complaints: its constructor is the authority on
-        its settings (and costs ~0.1 ms), so the node is built once and dropped."""
+        """Unknown keys, then the complaints of the simulator's settings check, its latency and
+        its fault model: the authorities on their settings, asked without building the
+        simulator (whose engine a config check has no use for).  A subclass with a constructor
+        of its own is built instead: only it can judge the keywords it adds."""
         import inspect
 
-        simulator_keys = set(inspect.signature(Simulator.create).parameters)
+        simulator_keys = set(inspect.signature(simulator_settings).parameters)
         accepted = (constructor_keywords(cls) | simulator_keys) - {"clock"}  # clock: tests only
         unknown = cls.unknown_keys(node, accepted)
         if unknown:
             return unknown
         try:
-            cls(**node_kwargs(node))
+            kwargs = node_kwargs(node)
+            if cls.__init__ is not PaperExchange.__init__:  # only a subclass judges its keys
+                cls(**kwargs)
+            else:
+                cls._settings(int(kwargs.pop("seed", 42)), kwargs.pop("latency", None),
+                              kwargs.pop("faults", None), **kwargs)
         except (TypeError, ValueError) as exc:
             text = str(exc)
             if text.startswith("no start price for "):  # a symbol the run asked for
                 return [f"symbols: {text}"]
             return [f"adapter: {text}"]
         return []
+
+    @staticmethod
+    def _settings(seed: int, latency: Mapping[str, Any] | None,
+                  faults: Mapping[str, Any] | None, **market_config: Any
+                  ) -> tuple[SimSettings, LatencyModel, FaultInjector]:
+        """The checked settings of the simulator, its latency and its faults: what __init__
+        builds from, and all a config check needs (each the authority on its settings)."""
+        return (simulator_settings(seed=seed, **market_config),
+                LatencyModel.from_config(seed, latency), FaultInjector.from_config(seed, faults))
 
     @classmethod
     def endpoint_kind_of(cls, node: Mapping[str, Any]) -> str:

@@ -237,3 +237,25 @@ def test_concurrent_calls_keep_the_books_consistent() -> None:
     ids = {ex.fetch_order("ETH/USDT", client_order_id=f"w{w}-{i}")["id"]
            for w in range(3) for i in range(30)}
     assert ids == {str(n) for n in range(1, 91)}
+
+
+@pytest.mark.parametrize("settings", [
+    {"symbols": ["DOGE/USDT"]}, {"symbols": ["BTC/USDT", "BTC/USDT"]}, {"fill_model": "magic"},
+    {"history": 0}, {"spread_bps": -1}, {"markets": {"BTC/USDT": {"tick": 1}}},
+    {"markets": {"BTC/USDT": {"start_price": -5}}}, {"latency": {"mode": "warp"}},
+    {"faults": {"error_rate": 2}}, {"seed": "x"}, {"drift": "fast"}, {"slippage_bps": "x"},
+    {"clock_offset_ms": "x"}, {"history": "x"}, {"spread_bps": None}, {"balances": {"USDT": "a"}},
+    {"balances": ["USDT"]}, {"start_prices": {"BTC/USDT": 0}},
+    {"min_notional": True}, {}])
+def test_the_config_check_finds_what_building_the_adapter_finds(settings):
+    """The check does not build the simulator, yet answers as building it would: one
+    authority (adapters/sim/settings.py) for both."""
+    try:
+        PaperExchange(**settings)
+        built = []
+    except (TypeError, ValueError) as exc:
+        built = [str(exc)]
+    problems = PaperExchange.check_config(settings)
+    assert len(built) == (settings != {}), "every case but the last is a mistake"
+    assert len(problems) == len(built)
+    assert all(b in p for b, p in zip(built, problems, strict=True))

@@ -41,6 +41,10 @@ def test_plan_only_imports_no_heavy_library_and_nothing_that_runs_phases(tmp_pat
     assert top_level(modules, HEAVY) == []
     assert {"runner.context", "runner.recorder", "runner.executor", "runner.live_guard",
             "adapters.instrumented"} & modules == set()
+    # the paper adapter's settings are checked without the simulator's engine (~20 ms)
+    assert "adapters.sim.settings" in modules
+    engine = {"adapters.sim.engine", "adapters.sim.market", "adapters.sim.matching"}
+    assert engine & modules == set()
 
 
 @pytest.mark.parametrize("args", [(), pytest.param(("env=ci",), marks=pytest.mark.slow)])

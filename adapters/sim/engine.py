@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.sim.faults import ccxt_error
@@ -29,10 +29,10 @@ from adapters.sim.market import Market
 from adapters.sim.matching import Resting, Walk, taker_fills
 from adapters.sim.order_records import OrderRecords, new_order_record
 from adapters.sim.self_trade import PreventedMatch, PreventedMatches, prevent, resting_against
-from adapters.sim.specs import MarketSpec, build_specs
+from adapters.sim.settings import SimSettings, check_fill_model, simulator_settings
+from adapters.sim.specs import MarketSpec
 
 DEFAULT_BALANCES: dict[str, float] = {"USDT": 10_000.0, "BTC": 0.5, "ETH": 5.0}
-FILL_MODELS = ("simple", "book")
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 
 
@@ -48,8 +48,7 @@ class Simulator(HeldOrders):
         fill_model: str = "simple",
         bnb_burn: bool = False,
     ) -> None:
-        if fill_model not in FILL_MODELS:
-            raise ValueError(f"fill_model must be one of {FILL_MODELS}, got {fill_model!r}")
+        check_fill_model(fill_model)
         self.market = market
         self.slippage_bps = float(slippage_bps)
         self.fill_model = fill_model
@@ -62,34 +61,18 @@ class Simulator(HeldOrders):
         self._hooks: list[Callable[[], None]] = []  # after each sweep (order lists)
 
     @classmethod
-    def create(
-        cls,
-        *,
-        seed: int = 42,
-        symbols: Iterable[str] | None = None,
-        markets: Mapping[str, Mapping[str, Any]] | None = None,
-        start_prices: Mapping[str, float] | None = None,
-        drift: float = 0.0,
-        volatility: float = 0.6,
-        spread_bps: float = 2.0,
-        slippage_bps: float = 1.0,
-        taker_fee: float = 0.001,
-        maker_fee: float = 0.001,
-        min_notional: float = 10.0,
-        balances: Mapping[str, float] | None = None,
-        history: int = 500,
-        clock_offset_ms: float = 0.0,
-        clock: Callable[[], float] | None = None,
-        fill_model: str = "simple",
-        bnb_burn: bool = False,
-    ) -> Simulator:
-        """Build from plain config; drift/volatility are annualised, *_bps in basis points."""
-        specs = build_specs(symbols, markets, start_prices, drift=drift, volatility=volatility,
-                            taker_fee=taker_fee, maker_fee=maker_fee, min_notional=min_notional)
-        market = Market(specs, seed, spread_bps=spread_bps, history=history,
-                        clock_offset_ms=clock_offset_ms, clock=clock or time.time)
-        return cls(market, balances, slippage_bps=slippage_bps, fill_model=fill_model,
-                   bnb_burn=bnb_burn)
+    def create(cls, **settings: Any) -> Simulator:
+        """Build from plain config: the keywords of settings.simulator_settings, which checks
+        them (drift/volatility annualised, *_bps in basis points)."""
+        return cls.build(simulator_settings(**settings))
+
+    @classmethod
+    def build(cls, checked: SimSettings) -> Simulator:
+        market = Market(checked.specs, checked.seed, spread_bps=checked.spread_bps,
+                        history=checked.history, clock_offset_ms=checked.clock_offset_ms,
+                        clock=checked.clock or time.time)
+        return cls(market, checked.balances, slippage_bps=checked.slippage_bps,
+                   fill_model=checked.fill_model, bnb_burn=checked.bnb_burn)
 
     # -- market data -----------------------------------------------------------------------
 

@@ -57,6 +57,11 @@ class MarketSpec:
         base, _, quote = self.symbol.partition("/")
         if not base or not quote:
             raise ValueError(f"symbol must look like BASE/QUOTE, got {self.symbol!r}")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.type == "float" and (isinstance(value, bool)
+                                         or not isinstance(value, (int, float))):
+                raise ValueError(f"{self.symbol}: {item.name} must be a number, got {value!r}")
         positive = ("start_price", "amount_step", "price_tick", "max_amount", "max_price")
         bad = [name for name in positive if not getattr(self, name) > 0]
         if bad or self.volatility < 0 or self.quote_volume_per_min <= 0:
