@@ -370,7 +370,7 @@ CASES = [
          r"\S+/ro/nightly\)", setup=read_only("ro"), absent=("ro/*",), unprivileged=True),
     Case("out_dir exists read-only", "slo-cli", (ROOTS, "out_dir={tmp}/ro", AS_OF_ARG), 2,
          r"^error: out_dir: '\S+/ro' cannot be written \(Permission denied: \S+/ro\)",
-         setup=read_only("ro"), absent=("ro/*", "ro/.*"), unprivileged=True),
+         setup=read_only("ro"), absent=("ro/*", "ro/.*"), unprivileged=True, slow=True),
     Case("run_dir read-only", "slo-cli", ("run_dir={tmp}/ro",), 2,
          r"^error: run_dir: '\S+/ro' cannot be written \(Permission denied: \S+/ro\); fix: "
          r"make the run folder writable", setup=read_only("ro", with_run=True),
@@ -443,11 +443,12 @@ CASES = [
          check=quality_says(read=1, run=True, invalid=4, api_calls=96,
                             partly={"run/metrics.parquet": r"^4 event\(s\) left out"})),
     Case("slo-cli corrupt pages", "slo-cli", (ROOTS, AS_OF_ARG), 0, None,
-         setup=corrupt_pages_with_journal,
+         setup=corrupt_pages_with_journal, slow=True,
          check=quality_says(read=2, skipped={"metrics.parquet": "corrupt data pages"})),
     Case("unlistable folder", "slo-cli", (ROOTS, AS_OF_ARG), 0, None, setup=unlistable_folder,
          check=quality_says(read=1, skipped={"runs/locked": r"^folder cannot be listed "
-                                             r"\(Permission denied\)"}), unprivileged=True),
+                                             r"\(Permission denied\)"}), unprivileged=True,
+         slow=True),
     # 4. a malformed .env before Hydra starts -- exit 2
     Case(".env NUL byte", "dotenv", (".env",), 2,
          r"^error: \.env: line 2 holds a NUL byte, so this is not a text file; fix: make it a "

@@ -80,7 +80,7 @@ def test_shipped_configs_are_valid_without_jsonschema(compose, overrides):
     assert agree(load_from("slo.schemas", "spec"), "spec", "slo.schemas", config["slo"])
 
 
-@pytest.mark.parametrize("every", [4, pytest.param(1, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("every", [8, pytest.param(1, marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("part", "schema_name", "package"), [
     (None, "config", "runner.schemas"), ("slo", "spec", "slo.schemas")])
 def test_broken_variants_get_jsonschemas_answer(compose, part, schema_name, package, every):

@@ -41,12 +41,12 @@ def all_ohlcv(sim: Simulator, limit: int = 200) -> dict[tuple[str, str], list[li
 
 def test_same_seed_same_market_data() -> None:
     a, b = make(7), make(7)
-    assert all_ohlcv(a) == all_ohlcv(b)
+    assert all_ohlcv(a, 40) == all_ohlcv(b, 40)
     assert a.fetch_ticker("BTC/USDT") == b.fetch_ticker("BTC/USDT")
 
 
 def test_different_seed_different_paths() -> None:
-    assert all_ohlcv(make(1)) != all_ohlcv(make(2))
+    assert all_ohlcv(make(1), 40) != all_ohlcv(make(2), 40)
     assert make(1).fetch_ohlcv("BTC/USDT")[-5:] != make(2).fetch_ohlcv("BTC/USDT")[-5:]
 
 
@@ -67,7 +67,13 @@ def test_path_is_stable_across_processes() -> None:
     assert out == str(make(5).fetch_ohlcv("SOL/USDT", "1m", 3))
 
 
-@pytest.mark.parametrize("timeframe", list(TIMEFRAMES))
+# The coarse intervals read years of days (tests/test_sim_history.py checks them against their
+# parts on every run); here they join the slow suite.
+COARSE = ("2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
+
+
+@pytest.mark.parametrize("timeframe", [pytest.param(t, marks=pytest.mark.slow) if t in COARSE
+                                       else t for t in TIMEFRAMES])
 def test_ohlcv_invariants(timeframe: str) -> None:
     sim = make(11)
     for symbol in sim.market.specs:

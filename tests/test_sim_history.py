@@ -8,9 +8,10 @@ and the other seed are started inside their test.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -32,6 +33,17 @@ SUMS = {5: "volume", 7: "quote volume", 8: "trades", 9: "taker base", 10: "taker
 @pytest.fixture(scope="module")
 def market() -> Iterator[SimServer]:
     server = serve(seed=SEED, clock=lambda: NOW)
+    yield server
+    server.stop()
+
+
+THEN = 1_760_000_030.5  # 2025-10-09: a clock of its own, so these rows are the same every run
+THEN_MS = int(THEN * 1000)
+
+
+@pytest.fixture(scope="module")
+def fixed() -> Iterator[SimServer]:
+    server = serve(seed=SEED, clock=lambda: THEN)
     yield server
     server.stop()
 
@@ -121,7 +133,7 @@ def test_the_trades_of_a_minute_are_its_kline(market: SimServer, back: int) -> N
     assert sum(a["l"] - a["f"] + 1 for a in aggs) == k[8]
     assert sum(Decimal(a["q"]) for a in aggs if not a["m"]) == Decimal(k[9]), "taker buys"
     quote = sum(p * Decimal(a["q"]) for p, a in zip(prices, aggs, strict=True))
-    assert abs(quote / Decimal(k[7]) - 1) < Decimal("0.02"), "quote volume: an estimate"
+    assert abs(quote / Decimal(k[7]) - 1) < Decimal("1e-8"), "quote volume: the trades' value"
     assert [a["a"] for a in aggs] == list(range(aggs[0]["a"], aggs[0]["a"] + len(aggs)))
 
     by_id = get(market, "aggTrades", symbol="ETHUSDT", fromId=aggs[0]["a"], limit=len(aggs))
@@ -192,6 +204,58 @@ def test_the_average_price_is_the_last_five_minutes_of_trades(market: SimServer)
         market, "trades", symbol="ETHUSDT", limit=1).json[0]["time"]
 
 
+# -- a kline's average price lies within its range --------------------------------------------
+
+RANGES = [  # interval, how far back its random start times go, how many (100 klines each)
+    ("1s", 2 * DAY_MS, 12), ("1s", 3 * YEAR_MS, 12), ("1m", DAY_MS, 10),
+    ("1m", 3 * YEAR_MS, 10), ("5m", 60 * DAY_MS, 4), ("1h", 30 * DAY_MS, 4),
+    ("1h", 3 * YEAR_MS, 4), ("1d", 3 * YEAR_MS, 4), ("1w", 3 * YEAR_MS, 2), ("1M", 3 * YEAR_MS, 1)]
+
+
+@pytest.mark.parametrize(("interval", "back", "draws"), RANGES,
+                         ids=[f"{i}-{b // DAY_MS}d" for i, b, _ in RANGES])
+def test_a_klines_average_price_lies_within_its_range(fixed: SimServer, interval: str, back: int,
+                                                      draws: int) -> None:
+    """quoteVolume / volume and taker buy quote / taker buy base lie in [low, high] for every
+    kline, on the wire (exact decimals).  Only where no whole quote unit (10**-digits) lies
+    between volume x low and volume x high (a 1s kline at one price whose value has more
+    decimals than quote volumes carry) is the quote the nearest unit, less than one off."""
+    unit = Decimal(1).scaleb(-fixed.sim.market.quote_digits("ETH/USDT"))
+    rng, checked, rounded = random.Random(interval + str(back)), 0, 0
+    for _ in range(draws):
+        rows = klines(fixed, interval, startTime=THEN_MS - rng.randrange(back), limit=100)
+        for k in rows:
+            low, high = Decimal(k[3]), Decimal(k[2])
+            for volume, quote in ((Decimal(k[5]), Decimal(k[7])), (Decimal(k[9]), Decimal(k[10]))):
+                if not volume:
+                    assert quote == 0
+                    continue
+                least, most = volume * low / unit, volume * high / unit
+                if least.to_integral_value(ROUND_CEILING) <= most.to_integral_value(ROUND_FLOOR):
+                    assert volume * low <= quote <= volume * high, (interval, k)
+                else:
+                    assert volume * low - unit < quote < volume * high + unit, (interval, k)
+                    rounded += 1
+                checked += 1
+    assert checked >= 30 * draws  # a 1s kline has trades in about one second of four
+    assert interval == "1s" or not rounded, "only 1s klines can be too narrow for a quote unit"
+
+
+def test_the_trades_of_a_minute_are_worth_its_quote_volumes(fixed: SimServer) -> None:
+    """Sum(price x qty) of a minute's trades is its quote volume, and that of its taker buys
+    its taker buy quote volume, exactly: recent minutes and years back."""
+    rng = random.Random(5)
+    for back in [rng.randrange(MINUTE_MS, DAY_MS) for _ in range(4)] + [
+            rng.randrange(DAY_MS, 3 * YEAR_MS) for _ in range(8)]:
+        start = open_time("1m", THEN_MS - back)
+        k = klines(fixed, "1m", startTime=start, limit=1)[0]
+        aggs = get(fixed, "aggTrades", symbol="ETHUSDT", startTime=start, endTime=k[6],
+                   limit=1000).json
+        value = [Decimal(a["p"]) * Decimal(a["q"]) for a in aggs]
+        assert sum(value) == Decimal(k[7]), back
+        assert sum(v for v, a in zip(value, aggs, strict=True) if not a["m"]) == Decimal(k[10])
+
+
 # -- determinism -------------------------------------------------------------------------------
 
 DEEP = [("klines", {"interval": "1m", "startTime": NOW_MS - 30 * DAY_MS, "limit": 1000}),
@@ -221,6 +285,27 @@ def test_rows_are_a_function_of_the_seed(market: SimServer) -> None:
     finally:
         twin.stop()
         other.stop()
+
+
+def test_units_cut_by_a_kline_agree_with_their_children_whatever_comes_first() -> None:
+    """A UTC hour cuts two of the history's hours (counted from the start minute): its sums
+    come from running sums, a minute's from every minute's flows; either may come first."""
+    specs = build_specs(["ETH/USDT"], None, None)
+    a, b = (Market(specs, SEED, clock=lambda: THEN) for _ in range(2))
+    rng = random.Random(9)
+    for back in [rng.randrange(HOUR_MS, 3 * YEAR_MS) for _ in range(12)]:
+        start = open_time("1h", THEN_MS - back)
+        hours = a.klines("ETH/USDT", "1h", start=start, limit=2)  # hours first in a
+        minutes = b.klines("ETH/USDT", "1m", start=start, limit=120)  # minutes first in b
+        assert a.klines("ETH/USDT", "1m", start=start, limit=120) == minutes
+        assert b.klines("ETH/USDT", "1h", start=start, limit=2) == hours
+        for k, part in zip(hours, (minutes[:60], minutes[60:]), strict=True):
+            assert (k.trades, k.high, k.low) == (sum(m.trades for m in part),
+                                                 max(m.high for m in part),
+                                                 min(m.low for m in part))
+            for field in ("volume", "quote_volume", "taker_base", "taker_quote"):
+                assert Decimal(str(getattr(k, field))) == sum(
+                    Decimal(str(getattr(m, field))) for m in part), field
 
 
 def test_history_does_not_depend_on_what_was_asked_before() -> None:

@@ -1,5 +1,5 @@
-"""Seeded draws shared by the price levels: a Brownian bridge inside a range, and whole units
-split at random with an exact sum (volumes in amount steps must add up to the parent's)."""
+"""Seeded draws shared by the price levels: a Brownian bridge inside a range (volumes are
+split in volumes.py)."""
 
 from __future__ import annotations
 
@@ -27,16 +27,3 @@ def bridge(rng: random.Random, start: float, end: float, low: float, high: float
     inner = [min(high, max(low, line + squeeze * dev)) for line, dev in zip(lines, devs,
                                                                                strict=True)]
     return [start, *inner, end]
-
-
-def distribute(rng: random.Random, total: int, n: int) -> list[int]:
-    """`total` whole units over `n` parts with random weights (largest remainder, exact sum)."""
-    draw = rng.random
-    weights = [0.2 + draw() for _ in range(n)]
-    scale = total / sum(weights)
-    raw = [w * scale for w in weights]
-    parts = [int(r) for r in raw]
-    by_remainder = sorted(range(n), key=lambda i: raw[i] - parts[i], reverse=True)
-    for i in by_remainder[:total - sum(parts)]:
-        parts[i] += 1
-    return parts

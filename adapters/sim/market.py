@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 from adapters.sim.book import Book
 from adapters.sim.faults import ccxt_error
 from adapters.sim.history import Bar, PricePath
 from adapters.sim.intervals import DAY_MS, FIXED_MS, INTERVALS, MINUTE_MS, next_open, select
+from adapters.sim.settings import check_market
 from adapters.sim.specs import (
     DEFAULT_MARKETS,
     MarketSpec,
@@ -29,7 +30,7 @@ from adapters.sim.specs import (
     iso8601,
     to_tick,
 )
-from adapters.sim.trades import TRADES_PER_MINUTE, Agg, Fill, aggs_page, trades_page
+from adapters.sim.trades import AGGS_PER_MINUTE, TRADES_PER_MINUTE, Agg, Fill
 
 __all__ = ["DAY_MINUTES", "DEFAULT_MARKETS", "HISTORY_START_MS", "INTERVALS", "MINUTE_MS",
            "TIMEFRAMES", "Kline", "Market", "MarketSpec", "PricePath", "build_specs", "iso8601",
@@ -41,6 +42,9 @@ HISTORY_START_MS = 1_499_990_400_000  # 2017-07-14 UTC, Binance's opening: no da
 # Binance's (1s, 1w and 1M too).
 TIMEFRAMES: dict[str, int] = {name: ms // MINUTE_MS for name, ms in FIXED_MS.items()
                               if ms % MINUTE_MS == 0 and name != "1w"}
+
+
+T = TypeVar("T")
 
 
 class Kline(NamedTuple):
@@ -73,8 +77,7 @@ class Market:
         clock_offset_ms: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if history < 1 or spread_bps < 0:
-            raise ValueError("history must be >= 1 and spread_bps >= 0")
+        check_market(history, spread_bps)
         self.specs = dict(specs)
         self.seed = seed
         self.spread_bps = float(spread_bps)
@@ -87,6 +90,7 @@ class Market:
         self.first_ms = min(HISTORY_START_MS, anchor - anchor % DAY_MS - 365 * DAY_MS)
         self._paths = {s: PricePath(s, seed, start_price=spec.start_price, drift=spec.drift,
                                     volatility=spec.volatility, amount_step=spec.amount_step,
+                                    price_tick=spec.price_tick,
                                     quote_volume_per_min=spec.quote_volume_per_min,
                                     anchor_ms=anchor, first_ms=self.first_ms)
                        for s, spec in self.specs.items()}
@@ -117,7 +121,12 @@ class Market:
         return {symbol: spec.to_ccxt() for symbol, spec in self.specs.items()}
 
     def _price(self, symbol: str, y: float) -> float:
-        return to_tick(self._paths[symbol].price(y), self.specs[symbol].price_tick)
+        return round(self._paths[symbol].tick(y) * self.specs[symbol].price_tick, 10)
+
+    def quote_digits(self, symbol: str) -> int:
+        """The decimals of `symbol`'s kline quote volumes (a month's total stays exact as a
+        float): its quote volumes are whole multiples of 10**-digits."""
+        return self._paths[self.spec(symbol).symbol].quote_digits
 
     def quote(self, symbol: str) -> tuple[float, float, float]:
         """(bid, ask, last) now: last is the current close, the spread straddles it on the tick."""
@@ -224,3 +233,60 @@ class Market:
                          "lastQty": round(last_trade.steps * spec.amount_step, 10)}
                 cached = self._day[symbol] = (current, stats)
         return dict(cached[1])
+
+
+# -- Binance's ways of paging through the trades (ids follow from the minute: adapters.sim.trades)
+
+
+def fills(aggs: list[Agg]) -> Iterator[Fill]:
+    for agg in aggs:
+        for j, steps in enumerate(agg.qtys):
+            yield Fill(agg.first_id + j, agg.time, agg.price, steps, agg.buyer_maker)
+
+
+def _forward(first: int, last: int, take: Callable[[int], list[T]], limit: int) -> list[T]:
+    out: list[T] = []
+    minute = first
+    while minute <= last and len(out) < limit:
+        out.extend(take(minute))
+        minute += 1
+    return out[:limit]
+
+
+def _backward(first: int, last: int, take: Callable[[int], list[T]], limit: int) -> list[T]:
+    chunks: list[list[T]] = []
+    count, minute = 0, last
+    while minute >= first and count < limit:
+        chunk = take(minute)
+        chunks.append(chunk)
+        count += len(chunk)
+        minute -= 1
+    return [item for chunk in reversed(chunks) for item in chunk][-limit:] if limit else []
+
+
+def trades_page(path: PricePath, last: int, limit: int, from_id: int | None = None
+                ) -> list[Fill]:
+    """GET trades / historicalTrades: the newest `limit` trades up to minute `last`, or the first
+    `limit` from trade id `from_id`."""
+    first = path.first_minute
+    if from_id is None:
+        return _backward(first, last, lambda m: list(fills(path.aggs(m))), limit)
+    return _forward(first + from_id // TRADES_PER_MINUTE, last,
+                    lambda m: [f for f in fills(path.aggs(m)) if f.id >= from_id], limit)
+
+
+def aggs_page(path: PricePath, last: int, limit: int, *, from_id: int | None = None,
+              start: int | None = None, end: int | None = None) -> list[Agg]:
+    """GET aggTrades: from an id, within [start, end] (oldest first from `start`, newest up to
+    `end` without it), or the most recent; never past minute `last`."""
+    first = path.first_minute
+    if from_id is not None:
+        return _forward(first + from_id // AGGS_PER_MINUTE, last,
+                        lambda m: [a for a in path.aggs(m) if a.id >= from_id], limit)
+    lo, hi = start if start is not None else -1, end if end is not None else 2**62
+    inside: Callable[[int], list[Agg]] = lambda m: [  # noqa: E731
+        a for a in path.aggs(m) if lo <= a.time <= hi]
+    if start is not None:
+        return _forward(max(first, start // MINUTE_MS), min(last, hi // MINUTE_MS), inside,
+                        limit)
+    return _backward(first, min(last, hi // MINUTE_MS), inside, limit)
