@@ -388,3 +388,12 @@ def test_latency_modes() -> None:
     assert sleepy.spend("ping", fixed_ms=10_000) is None and slept[-1] == 10.0
     assert LatencyModel(1, mode="off").spend("ping") is None
     assert LatencyModel(1, sigma=0).spend("ping") == 20.0
+
+
+def test_every_public_name_of_the_package_resolves_on_first_use() -> None:
+    """adapters.sim imports its names lazily (a config check needs no engine): each must come."""
+    import adapters.sim as package
+
+    assert all(getattr(package, name) is not None for name in package.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        package.Nope  # noqa: B018

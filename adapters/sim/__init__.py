@@ -22,13 +22,13 @@ _HOMES = {
     "FaultInjector": "faults",
     "ccxt_error": "faults",
     "LatencyModel": "latency",
-    "DEFAULT_MARKETS": "market",
-    "INTERVALS": "market",
+    "DEFAULT_MARKETS": "specs",
+    "INTERVALS": "intervals",
     "TIMEFRAMES": "market",
     "Market": "market",
-    "MarketSpec": "market",
-    "PricePath": "market",
-    "build_specs": "market",
+    "MarketSpec": "specs",
+    "PricePath": "history",
+    "build_specs": "specs",
 }
 
 __all__ = sorted(_HOMES)
