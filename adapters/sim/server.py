@@ -105,12 +105,9 @@ class SimServer:
         if not allow_remote and not is_loopback(host):
             raise ValueError(f"refusing to bind {host!r}: the simulator serves loopback only "
                              "unless allow_remote=True")
-        self.sim = simulator
-        self.host, self.port = host, int(port)
+        self.sim, self.host, self.port = simulator, host, int(port)
         self.signer = Signer(api_key, api_secret, recv_window_ms, simulator.server_time)
-        self.latency = latency
-        self.injector = injector
-        self.weight_limit = int(weight_limit)
+        self.latency, self.injector, self.weight_limit = latency, injector, int(weight_limit)
         seed = simulator.market.seed if seed is None else seed
         self.faults = FaultPlan(faults, seed)
         self.weights = WeightWindow()  # spot /api; /sapi, /fapi and /dapi count apart
