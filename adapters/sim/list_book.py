@@ -16,15 +16,19 @@ lock (the sweep hook does).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.sim import binance_wire as wire
 from adapters.sim.binance_wire import wire_symbol
 from adapters.sim.engine import Simulator
 from adapters.sim.params import opt_int
+
+if TYPE_CHECKING:
+    from adapters.sim.account_routes import Account
+    from adapters.sim.market_routes import Symbols
 
 STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
 LIMIT_TYPES = ("LIMIT", "LIMIT_MAKER")
@@ -180,3 +184,22 @@ class ListBook:
         below = (order["side"] == "sell") == leg.wire_type.startswith("STOP_LOSS")
         assert leg.stop_price is not None
         return last <= leg.stop_price if below else last >= leg.stop_price
+
+
+class OnListBook:
+    """What the list endpoints beside the placing ones (list_queries.py, replace_amend.py)
+    share: the core, symbol look-up, the account's order answers, the list book and `new_id`,
+    which makes client ids."""
+
+    def __init__(self, sim: Simulator, symbols: Symbols, account: Account, book: ListBook,
+                 new_id: Callable[[], str]) -> None:
+        self.sim = sim
+        self.symbols = symbols
+        self.account = account
+        self.book = book
+        self.new_id = new_id
+
+    def _symbol(self, params: Mapping[str, str]) -> str:
+        symbol = self.symbols.one(params)
+        assert symbol is not None
+        return symbol

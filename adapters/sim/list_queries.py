@@ -10,33 +10,17 @@ answers).  Split from the placing handlers (order_lists.py): these only read the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.sim import binance_wire as wire
 from adapters.sim import order_wire
 from adapters.sim.account_routes import Account
-from adapters.sim.engine import Simulator
-from adapters.sim.list_book import ListBook, OrderList
-from adapters.sim.market_routes import Symbols
+from adapters.sim.list_book import OnListBook, OrderList
 from adapters.sim.params import limit_param, opt_int
 
 
-class ListQueries:
+class ListQueries(OnListBook):
     """The endpoints above on the core's one account; `new_id` makes cancel client ids."""
-
-    def __init__(self, sim: Simulator, symbols: Symbols, account: Account, book: ListBook,
-                 new_id: Callable[[], str]) -> None:
-        self.sim = sim
-        self.symbols = symbols
-        self.account = account
-        self.book = book
-        self.new_id = new_id
-
-    def _symbol(self, params: Mapping[str, str]) -> str:
-        symbol = self.symbols.one(params)
-        assert symbol is not None
-        return symbol
 
     def _end(self, lst: OrderList, cancel_id: str) -> dict[str, Any]:
         """Cancel every open leg of an executing list: ALL_DONE, with its orderReports."""

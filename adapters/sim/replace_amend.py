@@ -10,7 +10,7 @@ amended leg's answer carries its list's status), through the ListBook.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from adapters.sim import binance_wire as wire
@@ -18,7 +18,7 @@ from adapters.sim import order_wire
 from adapters.sim.account_routes import Account
 from adapters.sim.binance_wire import num, wire_symbol
 from adapters.sim.engine import Simulator
-from adapters.sim.list_book import ListBook
+from adapters.sim.list_book import ListBook, OnListBook
 from adapters.sim.market_routes import Symbols
 from adapters.sim.params import float_param, side_param
 
@@ -36,23 +36,14 @@ class DataError(wire.ApiError):
         return {"code": self.code, "msg": self.msg, "data": self.data}
 
 
-class ReplaceAmend:
+class ReplaceAmend(OnListBook):
     """cancelReplace and amend on the core's one account; `new_id` makes client ids."""
 
     def __init__(self, sim: Simulator, symbols: Symbols, account: Account, book: ListBook,
                  new_id: Callable[[], str]) -> None:
-        self.sim = sim
-        self.symbols = symbols
-        self.account = account
-        self.book = book
-        self.new_id = new_id
+        super().__init__(sim, symbols, account, book, new_id)
         self._exec_ids = itertools.count(1)
         self._amendments: dict[int, list[dict[str, Any]]] = {}
-
-    def _symbol(self, params: Mapping[str, str]) -> str:
-        symbol = self.symbols.one(params)
-        assert symbol is not None
-        return symbol
 
     # -- cancel-replace --------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.sim.specs import MarketSpec, build_specs
+from adapters.sim.specs import MarketSpec, build_specs, number
 
 FILL_MODELS = ("simple", "book")
 
@@ -66,13 +66,6 @@ def simulator_settings(
                        history=int(history),
                        clock_offset_ms=number("clock_offset_ms", clock_offset_ms), clock=clock,
                        fill_model=fill_model, bnb_burn=bool(bnb_burn))
-
-
-def number(name: str, value: Any) -> float:
-    """`value` as a float; a bool, a string or None is refused, naming the setting."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    return float(value)
 
 
 def checked_balances(balances: Mapping[str, float] | None) -> dict[str, float] | None:

@@ -34,6 +34,13 @@ def to_tick(value: float, tick: float, mode: str = "round") -> float:
     return round(max(1, n) * tick, 10)
 
 
+def number(name: str, value: Any) -> float:
+    """`value` as a float; a bool, a string or None is refused, naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class MarketSpec:
     """One symbol's path parameters and exchange filters (steps and ticks are sizes, not digits)."""
@@ -58,10 +65,8 @@ class MarketSpec:
         if not base or not quote:
             raise ValueError(f"symbol must look like BASE/QUOTE, got {self.symbol!r}")
         for item in fields(self):
-            value = getattr(self, item.name)
-            if item.type == "float" and (isinstance(value, bool)
-                                         or not isinstance(value, (int, float))):
-                raise ValueError(f"{self.symbol}: {item.name} must be a number, got {value!r}")
+            if item.type == "float":
+                number(f"{self.symbol}: {item.name}", getattr(self, item.name))
         positive = ("start_price", "amount_step", "price_tick", "max_amount", "max_price")
         bad = [name for name in positive if not getattr(self, name) > 0]
         if bad or self.volatility < 0 or self.quote_volume_per_min <= 0:
